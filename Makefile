@@ -1,0 +1,29 @@
+# Two entry points for a fresh machine (see README.md):
+#   make demo   installs everything and runs the main job on the bundled sample evidence
+#   make test   installs everything, plus the system tools the tests use, and runs pytest
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo test test-tools
+
+install: $(STAMP)
+
+# torch goes in first, pinned to the CPU build that lies on disk here; the
+# package's own range (torch>=2.6) is then already met and pip keeps it.
+$(STAMP): pyproject.toml CMakeLists.txt $(wildcard cpp/*.cpp cpp/*.hpp cpp/cuda/*.cu cpp/cuda/*.cuh)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+test-tools:
+	bash scripts/install-test-tools.sh
+
+demo: install
+	$(BIN)/fxr-forensic bench ops --size 256 --json
+
+test: install test-tools
+	$(BIN)/python -m pytest

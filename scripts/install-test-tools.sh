@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the Debian tools that the test suite drives, when any is missing.
+set -euo pipefail
+needed=()
+need() { command -v "$1" >/dev/null 2>&1 || needed+=("$2"); }
+need cmake cmake
+if ((${#needed[@]})); then
+    if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${needed[@]}"
+fi

@@ -1,0 +1,29 @@
+"""The ``fxr-forensic`` command line: a thin click group over the library.
+
+Exit codes (every command):
+
+\b
+  0  success, nothing flagged
+  1  usage or configuration error (bad option, output inside evidence, ...)
+  2  click's own usage error
+  3  scan finished and at least one item was flagged (moderate or strong)
+  4  scan finished but at least one item failed (unreadable, hash mismatch, ...)
+"""
+
+import click
+
+from facexray_forensics import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fxr-forensic")
+def main() -> None:
+    """Find forged faces in images and videos by their blending boundary.
+
+    Example: fxr-forensic scan evidence/ --report out/case.pdf
+    """
+
+
+from facexray_forensics.cli.bench import bench  # noqa: E402
+
+main.add_command(bench)

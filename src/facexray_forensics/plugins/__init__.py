@@ -1,0 +1,57 @@
+"""The plugin interface every analysis step of a scan follows.
+
+A plugin is a class that declares what it is and what it handles, then follows
+one lifecycle: ``start_up(context)`` once, ``process(item, earlier)`` for each
+item, ``shut_down()`` once. It returns a :class:`~facexray_forensics.records.Finding`
+and never formats output: renderers do that. A plugin that fails on one item
+returns a Finding with a status and a reason instead of raising, so one bad
+item never stops a scan.
+
+Third-party plugins register a class under the entry-point group
+``facexray_forensics.plugins``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from facexray_forensics.records import Finding, Item
+
+ENTRY_POINT_GROUP = "facexray_forensics.plugins"
+
+
+@dataclass
+class ScanContext:
+    """What every plugin may read at start-up: settings and shared resources."""
+
+    settings: Mapping[str, Any]
+    device: str = "cpu"
+    resources: dict[str, Any] = field(default_factory=dict)
+
+
+class Plugin(abc.ABC):
+    """Base class of scan plugins.
+
+    ``handles`` lists the item kinds the plugin processes ("image", "video",
+    "other"); ``requires`` names the plugins whose findings it reads, which run
+    before it and arrive in ``earlier``.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    handles: ClassVar[frozenset[str]]
+    requires: ClassVar[tuple[str, ...]] = ()
+    description: ClassVar[str] = ""
+
+    def start_up(self, context: ScanContext) -> None:
+        """Load models and check requirements; raise to refuse to run."""
+
+    @abc.abstractmethod
+    def process(self, item: Item, earlier: Mapping[str, Finding]) -> Finding:
+        """Analyse one item and return what was found."""
+
+    def shut_down(self) -> None:
+        """Release what start_up took."""
