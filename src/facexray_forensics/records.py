@@ -121,3 +121,62 @@ class ItemReport:
     @property
     def faces(self) -> list[FaceResult]:
         return [face for finding in self.findings.values() for face in finding.faces]
+
+
+#: Bands that count as flagged: the scan exits 3 and the PDF lists these items first.
+FLAGGED_BANDS = frozenset({Band.MODERATE, Band.STRONG})
+
+
+@dataclass
+class ScanReport:
+    """One whole scan: who ran it, how, on what, and every item's report.
+
+    The PDF, JSON and CSV renderers (and later CASE/UCO and DFXML) read only
+    this. Times are UTC ISO-8601 strings. ``model_card`` is a summary of the
+    model card (name, thresholds, calibration, training data) as plain
+    values. ``custody_log_sha256`` is the SHA-256 of the custody log's last
+    line once the scan has finished, which anchors the whole chain.
+    """
+
+    case: str | None
+    exhibit: str | None
+    examiner: str | None
+    tool_version: str
+    model_sha256: str | None
+    model_card: Mapping[str, Any]
+    settings: Mapping[str, Any]
+    command_line: list[str]
+    host: str
+    started_utc: str
+    finished_utc: str | None
+    evidence: list[str]  # the roots as given on the command line, absolute
+    items: list[ItemReport] = field(default_factory=list)
+    custody_log: str | None = None  # path of the .jsonl action log
+    custody_log_sha256: str | None = None
+
+    @property
+    def flagged(self) -> list[ItemReport]:
+        """Items in a flagged band, highest score first (ties by name, so stable)."""
+        hits = [item for item in self.items if item.band in FLAGGED_BANDS]
+        return sorted(hits, key=lambda item: (-(item.score or 0.0), item.name))
+
+    @property
+    def failed(self) -> list[ItemReport]:
+        """Items that could not be read, or whose hashes changed during the scan."""
+        return [
+            item
+            for item in self.items
+            if item.status is Status.UNREADABLE or item.hash_verified is False
+        ]
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Counts: items, one per status, flagged, failed, hash mismatches."""
+        counts = {"items": len(self.items)}
+        counts.update({status.value: 0 for status in Status})
+        for item in self.items:
+            counts[item.status.value] += 1
+        counts["flagged"] = len(self.flagged)
+        counts["failed"] = len(self.failed)
+        counts["hash_mismatches"] = sum(item.hash_verified is False for item in self.items)
+        return counts
