@@ -77,6 +77,9 @@ class FaceResult:
     frame_index: int = 0
     timestamp: float | None = None
     track: int | None = None
+    # The 2×3 affine that took frame pixels to the crop the model saw
+    # (AlignedFace.matrix); the PDF warps ``xray`` back onto the frame with it.
+    matrix: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass
