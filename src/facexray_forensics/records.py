@@ -98,6 +98,9 @@ class Finding:
     status: Status | None = None
     reason: str | None = None
     faces: list[FaceResult] = field(default_factory=list)
+    # Working values handed to later plugins of the same item (e.g. aligned face
+    # crops as arrays). Never rendered; the scan drops them once all plugins ran.
+    data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
