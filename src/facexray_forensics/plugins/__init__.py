@@ -8,7 +8,8 @@ returns a Finding with a status and a reason instead of raising, so one bad
 item never stops a scan.
 
 Third-party plugins register a class under the entry-point group
-``facexray_forensics.plugins``.
+``facexray_forensics.plugins``; :func:`discover_plugins` finds, checks and
+orders them (see :mod:`facexray_forensics.plugins.discovery`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, ClassVar
 from facexray_forensics.records import Finding, Item
 
 ENTRY_POINT_GROUP = "facexray_forensics.plugins"
+ITEM_KINDS = frozenset({"image", "video", "other"})
 
 
 @dataclass
@@ -55,3 +57,13 @@ class Plugin(abc.ABC):
 
     def shut_down(self) -> None:
         """Release what start_up took."""
+
+
+# Re-exported last: discovery checks classes against Plugin, defined above.
+from facexray_forensics.plugins.discovery import (  # noqa: E402
+    PluginEntry,
+    discover_plugins,
+    order_plugins,
+    plugin_problems,
+    select_plugins,
+)
