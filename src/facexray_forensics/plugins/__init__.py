@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from facexray_forensics.records import Finding, Item
 
 ENTRY_POINT_GROUP = "facexray_forensics.plugins"
-ITEM_KINDS = frozenset({"image", "video", "other"})
+ITEM_KINDS = frozenset({"image", "video", "disk_image", "other"})
 
 
 @dataclass
@@ -38,8 +38,15 @@ class Plugin(abc.ABC):
     """Base class of scan plugins.
 
     ``handles`` lists the item kinds the plugin processes ("image", "video",
-    "other"); ``requires`` names the plugins whose findings it reads, which run
-    before it and arrive in ``earlier``.
+    "disk_image", "other"); ``requires`` names the plugins whose findings it
+    reads, which run before it and arrive in ``earlier``.
+
+    Where it runs: a plugin with ``parallel = True`` is pure per item (no
+    shared state, picklable, deterministic) and the scan runs it in its
+    worker processes, each with its own ``start_up``; the others run in the
+    scan's main process, in batches through :meth:`process_batch` (override
+    it to batch a model on the CPU or GPU). Once a finding sets a ``status``
+    other than "scored", later plugins skip that item.
     """
 
     name: ClassVar[str]
@@ -47,6 +54,7 @@ class Plugin(abc.ABC):
     handles: ClassVar[frozenset[str]]
     requires: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
+    parallel: ClassVar[bool] = False
 
     def start_up(self, context: ScanContext) -> None:
         """Load models and check requirements; raise to refuse to run."""
@@ -54,6 +62,10 @@ class Plugin(abc.ABC):
     @abc.abstractmethod
     def process(self, item: Item, earlier: Mapping[str, Finding]) -> Finding:
         """Analyse one item and return what was found."""
+
+    def process_batch(self, items: list[Item], earlier: list[Mapping[str, Finding]]) -> list[Finding]:
+        """Analyse several items at once; the default calls :meth:`process` on each."""
+        return [self.process(item, found) for item, found in zip(items, earlier)]
 
     def shut_down(self) -> None:
         """Release what start_up took."""
