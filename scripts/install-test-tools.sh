@@ -4,6 +4,9 @@ set -euo pipefail
 needed=()
 need() { command -v "$1" >/dev/null 2>&1 || needed+=("$2"); }
 need cmake cmake
+# The Autopsy module's tests run it under Jython 2.7 against stub Autopsy classes compiled with javac.
+need jython jython
+need javac default-jdk-headless
 if ((${#needed[@]})); then
     if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
     $sudo apt-get update -qq
