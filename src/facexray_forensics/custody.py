@@ -1,0 +1,158 @@
+"""The chain-of-custody action log: append-only JSON Lines, hash-chained.
+
+Each record is one line of canonical JSON (sorted keys, no spaces) holding
+the SHA-256 of the previous line's bytes (64 zeros for the first), its own
+``sequence`` number, the UTC time, who ran what (tool version, model
+SHA-256, settings, full command line, host, case, exhibit, examiner), the
+action and its data, and ``record_sha256``, the SHA-256 of the record
+without that field. Changing any byte of a record breaks either its own hash
+or its successor's link, and :func:`verify_log` names the first record that
+no longer holds. The SHA-256 of the last line anchors the whole chain; the
+report prints it.
+
+Lines are written with one ``write`` on a descriptor opened O_APPEND and
+fsynced, so a killed scan leaves whole lines and a resumed scan continues
+the same chain.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+GENESIS = "0" * 64
+
+#: The actions a scan records, in the order they happen.
+ACTIONS = (
+    "scan_started",
+    "scan_resumed",
+    "item_hashed",
+    "item_analysed",
+    "hashes_reverified",
+    "report_written",
+    "scan_finished",
+)
+
+
+def utc_now() -> str:
+    """The current UTC time as ISO-8601 with microseconds and a Z."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _canonical(record: Mapping[str, Any]) -> bytes:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def _record_hash(record: Mapping[str, Any]) -> str:
+    return hashlib.sha256(_canonical({key: value for key, value in record.items() if key != "record_sha256"})).hexdigest()
+
+
+@dataclass
+class LogVerification:
+    """The outcome of :func:`verify_log`. ``first_broken`` is a 1-based line number."""
+
+    ok: bool
+    records: int
+    final_sha256: str | None
+    first_broken: int | None = None
+    reason: str | None = None
+
+
+def verify_log(path: str | os.PathLike, expected_final_sha256: str | None = None) -> LogVerification:
+    """Check every link of a custody log and name the first record that breaks.
+
+    ``expected_final_sha256`` (from a report) also checks that the log ends
+    where the report says it did, which catches a cut-off or replaced tail.
+    """
+    with open(path, "rb") as stream:
+        content = stream.read()
+    if not content:
+        return LogVerification(False, 0, None, 1, "the log is empty")
+    lines = content.split(b"\n")
+    complete = content.endswith(b"\n")
+    if complete:
+        lines.pop()
+    previous = GENESIS
+    for number, line in enumerate(lines, start=1):
+        if number == len(lines) and not complete:
+            return LogVerification(False, number - 1, previous, number, "the last record is incomplete (no line end)")
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except (ValueError, UnicodeDecodeError) as error:
+            return LogVerification(False, number - 1, previous, number, f"not a valid JSON record: {error}")
+        if record.get("record_sha256") != _record_hash(record):
+            return LogVerification(False, number - 1, previous, number, "its content does not match its record_sha256 (altered)")
+        if record.get("previous_sha256") != previous:
+            return LogVerification(
+                False, number - 1, previous, number, "previous_sha256 does not match the line before it (a record was altered, removed or inserted)"
+            )
+        if record.get("sequence") != number:
+            return LogVerification(False, number - 1, previous, number, f"sequence {record.get('sequence')!r}, expected {number}")
+        previous = hashlib.sha256(line).hexdigest()
+    if expected_final_sha256 is not None and previous != expected_final_sha256.lower():
+        return LogVerification(False, len(lines), previous, len(lines), "the log does not end with the record the report names")
+    return LogVerification(True, len(lines), previous)
+
+
+class CustodyLog:
+    """Appends hash-chained action records to a JSONL file.
+
+    ``context`` holds the fields every record repeats (tool version, model
+    SHA-256, settings, command line, host, case, exhibit, examiner). Opening
+    an existing log continues its chain; a log whose chain is broken is
+    refused with ValueError, so a resume never builds on a tampered log.
+    """
+
+    def __init__(self, path: str | os.PathLike, context: Mapping[str, Any]):
+        self.path = os.fspath(path)
+        self.context = dict(context)
+        self.sequence = 0
+        self.last_sha256 = GENESIS
+        if os.path.exists(self.path) and os.path.getsize(self.path):
+            check = verify_log(self.path)
+            if not check.ok:
+                raise ValueError(f"custody log {self.path} is broken at record {check.first_broken}: {check.reason}")
+            self.sequence = check.records
+            self.last_sha256 = check.final_sha256
+        self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+    def append(self, action: str, data: Mapping[str, Any] | None = None) -> str:
+        """Write one record and return the SHA-256 of its line (the new chain head)."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown custody action {action!r}")
+        record = {
+            **self.context,
+            "sequence": self.sequence + 1,
+            "previous_sha256": self.last_sha256,
+            "time_utc": utc_now(),
+            "action": action,
+            "data": dict(data or {}),
+        }
+        record["record_sha256"] = _record_hash(record)
+        line = _canonical(record)
+        written = os.write(self._descriptor, line + b"\n")
+        if written != len(line) + 1:
+            raise OSError(f"short write to the custody log {self.path}")
+        os.fsync(self._descriptor)
+        self.sequence += 1
+        self.last_sha256 = hashlib.sha256(line).hexdigest()
+        return self.last_sha256
+
+    def close(self) -> None:
+        """Close the log's descriptor."""
+        if self._descriptor >= 0:
+            os.close(self._descriptor)
+            self._descriptor = -1
+
+    def __enter__(self) -> CustodyLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,397 @@
+"""The scan: items from sources, through plugins, into a :class:`ScanReport`.
+
+Flow, for each item in the sources' stable order:
+
+1. the leading ``parallel`` plugins (hashing, EXIF, faces: decoding and
+   detection) run in a pool of worker processes; results come back in item
+   order, so the output never depends on timing;
+2. the other plugins (the face X-ray model) run in this process on batches;
+3. the finished :class:`ItemReport` goes to the journal (fsynced) and the
+   custody log records it.
+
+At the end every item is hashed again and compared, the journal is read back
+into the report, the caller's outputs are rendered, and each output's
+SHA-256 is logged and written beside it. Nothing is ever written inside the
+evidence tree: output paths there are refused before anything starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from facexray_forensics import __version__
+from facexray_forensics.custody import CustodyLog, utc_now
+from facexray_forensics.evidence import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    FileSource,
+    ItemSource,
+    hash_stream,
+    inside,
+    load_known_hashes,
+    unsupported_reason,
+)
+from facexray_forensics.plugins import Plugin, ScanContext
+from facexray_forensics.plugins.builtin import DEFAULT_MIN_FACE
+from facexray_forensics.records import Finding, Item, ItemReport, ScanReport, Status
+from facexray_forensics.scan.journal import Journal, item_from_dict
+
+HASHING = "hashing"  # the plugin whose values are an item's md5/sha1/sha256
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """What a scan does; everything here is recorded in the custody log and the report."""
+
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    min_face: int = DEFAULT_MIN_FACE
+    detector: str = "hog"
+    model_dir: str | None = None
+    device: str = "cpu"
+    workers: int = 0  # 0: one per CPU; 1: everything in this process
+    batch_size: int = 16
+    known_hashes: str | None = None
+
+    # Settings that may change between a scan and its resume without changing results.
+    RUNTIME = ("device", "workers", "batch_size")
+
+
+@dataclass(frozen=True)
+class Output:
+    """One report file to write at the end: ``render(report, path)`` writes ``path``."""
+
+    path: Path
+    render: Callable[[ScanReport, Path], Any]
+
+
+@dataclass
+class ScanCase:
+    """Who the scan is for: recorded on every custody record and in the report."""
+
+    case: str | None = None
+    exhibit: str | None = None
+    examiner: str | None = None
+    command_line: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScanTimings:
+    """Seconds per stage (summed over worker processes) and the wall time."""
+
+    wall: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def add(self, seconds: Mapping[str, float]) -> None:
+        for stage, value in seconds.items():
+            self.stages[stage] = self.stages.get(stage, 0.0) + value
+
+
+def output_paths(outputs: Sequence[Output]) -> tuple[Path, Path]:
+    """The custody log and journal paths: beside the first output, named after it."""
+    if not outputs:
+        raise ValueError("no output requested: give at least one of --report, --json or --csv")
+    first = Path(os.path.abspath(outputs[0].path))
+    stem = first.name[: -len(first.suffix)] if first.suffix else first.name
+    return first.with_name(f"{stem}.custody.jsonl"), first.with_name(f"{stem}.journal.jsonl")
+
+
+def check_placement(paths: Sequence[Path], evidence: Sequence[str | os.PathLike]) -> None:
+    """Raise ValueError when any output path lies inside the evidence tree."""
+    for path in paths:
+        if inside(path, evidence):
+            raise ValueError(f"refusing to write {path}: it is inside the evidence ({', '.join(map(os.fspath, evidence))})")
+    names = [os.path.realpath(path) for path in paths]
+    if len(set(names)) != len(names):
+        raise ValueError("two outputs name the same file")
+
+
+# ---- worker side -------------------------------------------------------------------------
+
+_WORKER_PLUGINS: list[Plugin] = []
+
+
+def _start_plugins(plugins: Sequence[Plugin], context: ScanContext) -> None:
+    _WORKER_PLUGINS[:] = plugins
+    for plugin in plugins:
+        plugin.start_up(context)
+
+
+def _decided(findings: Mapping[str, Finding]) -> bool:
+    return any(finding.status not in (None, Status.SCORED) for finding in findings.values())
+
+
+def _run_parallel(item: Item) -> tuple[dict[str, Finding], dict[str, float]]:
+    """Run the worker-side plugins on one item (in a worker process, or inline)."""
+    findings: dict[str, Finding] = {}
+    seconds: dict[str, float] = {}
+    for plugin in _WORKER_PLUGINS:
+        if item.kind not in plugin.handles or _decided(findings):
+            continue
+        start = time.perf_counter()
+        findings[plugin.name] = _guarded(plugin, item, findings)
+        seconds[plugin.name] = time.perf_counter() - start
+    return findings, seconds
+
+
+def _guarded(plugin: Plugin, item: Item, findings: Mapping[str, Finding]) -> Finding:
+    """A plugin's finding; an unexpected exception becomes an "unreadable" finding with its reason."""
+    try:
+        return plugin.process(item, findings)
+    except Exception as error:  # one bad item must never stop the scan
+        return Finding(plugin.name, plugin.version, status=Status.UNREADABLE, reason=f"{plugin.name} failed: {type(error).__name__}: {error}")
+
+
+def _rehash(item: Item) -> dict[str, str] | None:
+    if "file_type" in item.origin or "open_error" in item.origin:
+        return None
+    try:
+        with item.open() as stream:
+            return hash_stream(stream)[0]
+    except OSError:
+        return None
+
+
+# ---- main side ---------------------------------------------------------------------------
+
+
+class _Runner:
+    """Maps a function over items in order: a process pool, or inline for one worker."""
+
+    def __init__(self, workers: int, plugins: Sequence[Plugin], context: ScanContext):
+        self.pool = None
+        if workers > 1:
+            # spawn: workers must not inherit this process's torch or OpenCV threads.
+            self.pool = multiprocessing.get_context("spawn").Pool(workers, _start_plugins, (list(plugins), context))
+        else:
+            _start_plugins(plugins, context)
+
+    def map(self, function: Callable, items: Sequence[Item]) -> Iterator:
+        if self.pool is None:
+            return map(function, items)
+        return self.pool.imap(function, items, chunksize=1)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+        else:
+            for plugin in _WORKER_PLUGINS:
+                plugin.shut_down()
+
+
+def _item_report(item: Item, findings: dict[str, Finding]) -> ItemReport:
+    """Combine an item's findings: the first decided status wins; the score is the max over faces."""
+    hashes = {}
+    if HASHING in findings:
+        hashes = {key: findings[HASHING].values[key] for key in ("md5", "sha1", "sha256") if key in findings[HASHING].values}
+    decided = [finding for finding in findings.values() if finding.status not in (None, Status.SCORED)]
+    faces = [face for finding in findings.values() for face in finding.faces]
+    if decided:
+        status, reason = decided[0].status, decided[0].reason
+    elif faces:
+        status, reason = Status.SCORED, None
+    else:
+        status, reason = Status.UNSUPPORTED, unsupported_reason(item)
+    best = max(faces, key=lambda face: face.score, default=None) if status is Status.SCORED else None
+    for finding in findings.values():
+        finding.data = {}
+    return ItemReport(
+        name=item.name,
+        kind=item.kind,
+        mime=item.mime,
+        size=item.size,
+        origin=item.origin,
+        status=status,
+        reason=reason,
+        hashes=hashes,
+        hashes_after=None,
+        score=None if best is None else best.score,
+        band=None if best is None else best.band,
+        findings=findings,
+    )
+
+
+def run_scan(
+    evidence: Sequence[str | os.PathLike],
+    outputs: Sequence[Output],
+    plugins: Sequence[Plugin],
+    settings: ScanSettings = ScanSettings(),
+    case: ScanCase | None = None,
+    resume: bool = False,
+    sources: Sequence[ItemSource] | None = None,
+    progress: bool = True,
+    timings: ScanTimings | None = None,
+) -> ScanReport:
+    """Scan ``evidence`` with ``plugins`` (instances, in run order) and write ``outputs``.
+
+    ``sources`` defaults to one :class:`FileSource` over ``evidence``. With
+    ``resume``, items already in the journal are taken from it and the
+    custody log's chain is continued; without it, an existing log or journal
+    is refused. Raises ValueError for a placement or configuration problem
+    before anything is written. ``timings``, when given, is filled with
+    seconds per stage.
+    """
+    from tqdm import tqdm
+
+    case = case or ScanCase()
+    roots = [os.path.abspath(os.fspath(root)) for root in evidence]
+    custody_path, journal_path = output_paths(outputs)
+    written = [Path(os.path.abspath(output.path)) for output in outputs]
+    sidecars = [path.with_name(path.name + ".sha256") for path in written]
+    check_placement([*written, *sidecars, custody_path, journal_path], roots)
+    if not resume:
+        for path in (custody_path, journal_path):
+            if path.exists():
+                raise ValueError(f"{path} already exists: pass --resume to continue that scan, or write the report elsewhere")
+    for directory in {path.parent for path in written}:
+        if not directory.is_dir():
+            raise ValueError(f"output directory {directory} does not exist")
+    sources = list(sources) if sources is not None else [FileSource(roots)]
+    timings = timings if timings is not None else ScanTimings()
+    wall_start = time.perf_counter()
+
+    resources: dict[str, Any] = {}
+    known_sha256 = None
+    if settings.known_hashes:
+        resources["known_hashes"] = load_known_hashes(settings.known_hashes)
+        with open(settings.known_hashes, "rb") as stream:
+            known_sha256 = hash_stream(stream)[0]["sha256"]
+    context = ScanContext(settings=asdict(settings), device=settings.device, resources=resources)
+    parallel_count = 0
+    while parallel_count < len(plugins) and plugins[parallel_count].parallel:
+        parallel_count += 1
+    worker_plugins, main_plugins = list(plugins[:parallel_count]), list(plugins[parallel_count:])
+    for plugin in main_plugins:
+        plugin.start_up(context)
+    model_sha256 = resources.get("model_sha256")
+    recorded_settings = {
+        **asdict(settings),
+        "known_hashes_sha256": known_sha256,
+        "plugins": [f"{plugin.name} {plugin.version}" for plugin in plugins],
+    }
+    host = socket.gethostname()
+    custody = CustodyLog(
+        custody_path,
+        {
+            "tool_version": __version__,
+            "model_sha256": model_sha256,
+            "settings": recorded_settings,
+            "command_line": case.command_line,
+            "host": host,
+            "case": case.case,
+            "exhibit": case.exhibit,
+            "examiner": case.examiner,
+        },
+    )
+    decisive = {key: value for key, value in recorded_settings.items() if key not in ScanSettings.RUNTIME}
+    journal = Journal(journal_path, {"evidence": roots, "settings": decisive, "model_sha256": model_sha256}, resume)
+    started = utc_now()
+    items = [item for source in sources for item in source.items()]
+    resumed = [item.name for item in items if item.name in journal.done]
+    custody.append(
+        "scan_resumed" if resume and custody.sequence else "scan_started",
+        {"evidence": roots, "items": len(items), "already_done": len(resumed), "outputs": [str(path) for path in written]},
+    )
+    workers = settings.workers or os.cpu_count() or 1
+    todo = [item for item in items if item.name not in journal.done]
+    runner = _Runner(min(workers, max(1, len(todo))), worker_plugins, context)
+    bar = tqdm(total=len(items), initial=len(resumed), unit="item", desc="scan", disable=not progress, dynamic_ncols=True)
+    try:
+        batch: list[tuple[Item, dict[str, Finding]]] = []
+
+        def flush() -> None:
+            for plugin in main_plugins:
+                chosen = [(item, found) for item, found in batch if item.kind in plugin.handles and not _decided(found)]
+                if not chosen:
+                    continue
+                plugin_start = time.perf_counter()
+                try:
+                    results = plugin.process_batch([item for item, _ in chosen], [found for _, found in chosen])
+                except Exception:  # retry one by one, so a failure marks only its own item
+                    results = [_guarded(plugin, item, found) for item, found in chosen]
+                for (_, found), finding in zip(chosen, results):
+                    found[plugin.name] = finding
+                timings.add({plugin.name: time.perf_counter() - plugin_start})
+            for item, found in batch:
+                report = _item_report(item, found)
+                custody.append(
+                    "item_analysed",
+                    {"item": item.name, "status": report.status.value, "reason": report.reason, "score": report.score,
+                     "band": None if report.band is None else report.band.value, "faces": len(report.faces)},
+                )
+                journal.append(report)
+                bar.update(1)
+            batch.clear()
+
+        for item, (found, seconds) in zip(todo, runner.map(_run_parallel, todo)):
+            timings.add(seconds)
+            for finding in found.values():
+                timings.add({f"{finding.plugin}.{stage}": value for stage, value in finding.data.get("seconds", {}).items()})
+            hashed = found.get(HASHING)
+            if hashed is not None and "sha256" in hashed.values:
+                custody.append("item_hashed", {"item": item.name, **{key: hashed.values[key] for key in ("md5", "sha1", "sha256")}})
+            batch.append((item, found))
+            if len(batch) >= settings.batch_size:
+                flush()
+        if batch:
+            flush()
+        bar.close()
+
+        verify_start = time.perf_counter()
+        after = list(runner.map(_rehash, items)) if runner.pool is not None else [_rehash(item) for item in items]
+        timings.add({"reverify": time.perf_counter() - verify_start})
+    finally:
+        runner.close()
+        for plugin in main_plugins:
+            plugin.shut_down()
+        journal.close()
+        bar.close()
+
+    reports = []
+    mismatches = []
+    for item, hashes_after in zip(items, after):
+        report = item_from_dict(journal.done[item.name])
+        report.hashes_after = hashes_after if report.hashes else None
+        if report.hash_verified is False:
+            mismatches.append(item.name)
+        reports.append(report)
+    custody.append(
+        "hashes_reverified",
+        {"items": sum(report.hashes_after is not None for report in reports), "mismatches": mismatches},
+    )
+    report = ScanReport(
+        case=case.case,
+        exhibit=case.exhibit,
+        examiner=case.examiner,
+        tool_version=__version__,
+        model_sha256=model_sha256,
+        model_card=resources.get("model_card", {}),
+        settings=recorded_settings,
+        command_line=list(case.command_line),
+        host=host,
+        started_utc=started,
+        finished_utc=utc_now(),
+        evidence=roots,
+        items=reports,
+        custody_log=str(custody_path),
+        custody_log_sha256=custody.last_sha256,
+    )
+    for output, path, sidecar in zip(outputs, written, sidecars):
+        output.render(report, path)
+        with open(path, "rb") as stream:
+            digest = hash_stream(stream)[0]["sha256"]
+        sidecar.write_text(f"{digest}  {path.name}\n")
+        custody.append("report_written", {"path": str(path), "sha256": digest})
+    custody.append("scan_finished", {"summary": report.summary})
+    custody.close()
+    timings.wall = time.perf_counter() - wall_start
+    return report
