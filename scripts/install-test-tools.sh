@@ -7,6 +7,10 @@ need cmake cmake
 # The Autopsy module's tests run it under Jython 2.7 against stub Autopsy classes compiled with javac.
 need jython jython
 need javac default-jdk-headless
+need mkfs.fat dosfstools   # disk-image tests: a FAT file system
+need mcopy mtools          # ... filled and a file deleted without mounting
+need mke2fs e2fsprogs      # ... an ext4 file system (mke2fs -d, debugfs rm)
+need ewfacquire ewf-tools  # ... and an E01 acquired from a raw image
 if ((${#needed[@]})); then
     if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
     $sudo apt-get update -qq
