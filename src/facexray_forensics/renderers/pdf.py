@@ -1,0 +1,741 @@
+"""The examiner's PDF report of a scan, drawn with reportlab.
+
+Sections, in order: case header, evidence inventory (hashes and the
+before/after check), summary (counts and flagged items by score), one page
+per item (the picture with face boxes and the X-ray heat-map, the faces,
+every plugin's findings as key/value tables), method and limitations (with
+the model card's calibration and bands), and the custody log's final hash.
+
+The renderer only draws: X-ray maps come from the records, warped back onto
+the frame with each face's alignment matrix. Pixels come from a loader the
+caller passes, so this module decodes nothing itself and opens no evidence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import shlex
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import cv2
+import numpy as np
+from PIL import Image as PillowImage
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import cm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from facexray_forensics import __version__
+from facexray_forensics.records import FLAGGED_BANDS, Band, FaceResult, Finding, ItemReport, ScanReport, Status
+
+#: Called as ``frames(item, frame_index)``; returns the frame the scan analysed
+#: (H×W×3 RGB uint8, the same decoding and orientation as the scan) or None.
+FrameLoader = Callable[[ItemReport, int], "np.ndarray | None"]
+
+#: Longest side, in pixels, of a picture placed in the PDF; keeps reports small.
+PICTURE_PIXELS = 1200
+#: Rows of one finding's table before the rest is left to the JSON report.
+FINDING_ROWS = 60
+
+BAND_COLOURS: Mapping[Band, tuple[int, int, int]] = {
+    Band.STRONG: (220, 30, 30),
+    Band.MODERATE: (245, 140, 0),
+    Band.INCONCLUSIVE: (230, 210, 0),
+    Band.NO_INDICATION: (40, 170, 60),
+}
+_UNBANDED_COLOUR = (60, 120, 230)
+
+SECTION_TITLES = (
+    "Case",
+    "Evidence inventory",
+    "Summary",
+    "Items",
+    "Method and limitations",
+    "Custody log",
+)
+
+METHOD = (
+    "Every item was hashed (MD5, SHA-1 and SHA-256) from a read-only stream before analysis and again "
+    "at the end; the inventory shows whether the two agree. Faces were found with dlib's detector and "
+    "its 68 landmarks, and each was cut to a square 1.3 times the landmark extent and resized to 256 by "
+    "256 pixels. The Face X-ray model (Li et al., CVPR 2020) predicts, for every pixel of that crop, "
+    "whether it lies on a blending boundary: the seam left where one face was pasted into another "
+    "image. From that map it gives a probability, calibrated on held-out data, that the face was "
+    "blended. An item's score is the highest over its faces, and its verbal band comes from the model "
+    "card's thresholds. Items without a result (no face, face too small, unreadable, unsupported, too "
+    "large, known file) carry no score, never zero. The heat-map on each item page is the predicted "
+    "X-ray drawn back onto the picture: bright where the model sees a boundary."
+)
+
+LIMITATIONS = (
+    "<b>Fully synthetic images.</b> Faces generated whole by GANs or diffusion models, with no "
+    "blending step, leave no blending boundary. The model is not built to see them, and a low score "
+    "says nothing about them.",
+    "<b>Heavy compression.</b> Strong JPEG compression, resizing and re-encoding (social networks, "
+    "messaging apps) smooth the boundary and lower the score of a forged face.",
+    "<b>Tiny faces and low resolution.</b> Faces below the minimum size are not scored; small faces "
+    "are enlarged to 256 pixels and carry little evidence.",
+    "<b>Extreme poses and unfamiliar faces.</b> Profiles, occlusion, unusual lighting and faces unlike "
+    "those of the training data (see the model card) give less reliable results.",
+    "<b>Other manipulations.</b> Edits that blend no face region (whole-image filters, expression "
+    "edits without a seam) may be missed, and genuine photographs with local retouching or pasted "
+    "objects near a face may score high.",
+    "<b>Meaning of the probability.</b> It is calibrated on the model card's held-out data. It is not "
+    "the probability that this exhibit is forged, which also depends on the circumstances of the case.",
+    "<b>A result is an investigative lead, not proof.</b> A high score calls for examination by other "
+    "means (source device, provenance, other forensic methods); a low score does not show that an "
+    "image is authentic.",
+)
+
+
+def render_pdf(report: ScanReport, path: str | Path, frames: FrameLoader | None = None) -> str:
+    """Write ``report`` as a PDF at ``path`` and its SHA-256 beside it.
+
+    ``frames(item, frame_index)`` supplies the pixels of each item page (the
+    scan passes a loader that re-decodes the item read-only, exactly as the
+    scan did); without it, or when it returns None or fails, the page says
+    that the picture is not shown. The PDF is deterministic for the same
+    report and pixels (reportlab's invariant mode). Refuses, with
+    ValueError, a ``path`` inside any evidence root of the report.
+
+    Returns the PDF's SHA-256 (hex), also written to ``path + ".sha256"``
+    in ``sha256sum`` format.
+    """
+    path = Path(path)
+    _refuse_inside_evidence(path, report.evidence)
+    builder = _Builder(report, frames)
+    document = SimpleDocTemplate(
+        str(path),
+        pagesize=A4,
+        leftMargin=1.8 * cm,
+        rightMargin=1.8 * cm,
+        topMargin=1.8 * cm,
+        bottomMargin=1.8 * cm,
+        invariant=1,
+        title=f"Face X-ray forensic report: case {_plain(report.case or 'not given')}",
+        author=_plain(report.examiner or ""),
+        subject=f"exhibit {_plain(report.exhibit or 'not given')}",
+        creator=f"facexray-forensics {__version__}",
+    )
+    document.build(builder.story(), canvasmaker=_numbered_canvas(_footer_text(report)))
+    return write_sha256_file(path)
+
+
+def write_sha256_file(path: str | Path) -> str:
+    """Hash the file at ``path`` and write ``<hex>  <name>`` to ``path + ".sha256"``.
+
+    The line is in ``sha256sum`` format, so ``sha256sum -c`` checks it from the
+    report's folder. Returns the hex digest.
+    """
+    path = Path(path)
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    hexdigest = digest.hexdigest()
+    Path(f"{path}.sha256").write_text(f"{hexdigest}  {path.name}\n", encoding="utf-8")
+    return hexdigest
+
+
+def xray_on_frame(xray: np.ndarray, matrix: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The face's X-ray map (crop pixels) resampled onto a ``height``×``width`` frame.
+
+    ``matrix`` is the 2×3 affine frame -> crop of the alignment. Each frame
+    pixel takes the bilinear value of the map at its crop position; pixels
+    that fall outside the crop get 0. Returns float32 in [0, 1].
+    """
+    xray = np.asarray(xray, dtype=np.float32)
+    if xray.ndim == 3 and xray.shape[-1] == 1:
+        xray = xray[..., 0]
+    if xray.ndim != 2:
+        raise ValueError(f"xray must be H×W, got shape {xray.shape}")
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.shape != (2, 3) or not np.isfinite(matrix).all():
+        raise ValueError(f"matrix must be a finite 2×3 affine, got shape {matrix.shape}")
+    # WARP_INVERSE_MAP: matrix maps output (frame) positions to input (crop) positions.
+    warped = cv2.warpAffine(
+        xray, matrix, (int(width), int(height)),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
+    )
+    return np.clip(warped, 0.0, 1.0)
+
+
+def draw_faces(frame: np.ndarray, faces: Iterable[FaceResult], strength: float = 0.65) -> np.ndarray:
+    """The frame with each face's X-ray as a heat-map and its numbered box on top.
+
+    The heat-map is mixed in proportion to the X-ray value, so pixels where
+    every map is 0 keep their colour. Box colours follow the face's band.
+    Returns a new H×W×3 RGB uint8 array.
+    """
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"frame must be H×W×3 uint8, got {frame.dtype} {frame.shape}")
+    faces = list(faces)
+    height, width = frame.shape[:2]
+    heat = np.zeros((height, width), dtype=np.float32)
+    for face in faces:
+        if face.xray is not None and face.matrix is not None:
+            heat = np.maximum(heat, xray_on_frame(face.xray, face.matrix, height, width))
+    colours = cv2.applyColorMap(np.round(heat * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
+    alpha = (strength * heat)[..., None]
+    picture = np.round(frame * (1.0 - alpha) + colours * alpha).astype(np.uint8)
+    thickness = max(1, round(max(height, width) / 400))
+    for number, face in enumerate(faces, start=1):
+        colour = BAND_COLOURS.get(face.band, _UNBANDED_COLOUR)
+        x0, y0, x1, y1 = (int(round(value)) for value in face.box)
+        cv2.rectangle(picture, (x0, y0), (x1, y1), colour, thickness)
+        scale = max(0.4, thickness * 0.5)
+        label_y = y0 - 4 * thickness if y0 - 4 * thickness > 12 * scale else y1 + int(24 * scale)
+        cv2.putText(picture, str(number), (x0, label_y), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness)
+    return picture
+
+
+def flatten(values: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested dicts and lists as (dotted key, scalar) rows, in their own order.
+
+    Lists of plain scalars stay one row; empty containers are one row too.
+    """
+    if isinstance(values, Mapping):
+        if not values and prefix:
+            return [(prefix, "")]
+        rows = []
+        for key, value in values.items():
+            rows.extend(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return rows
+    if isinstance(values, (list, tuple)):
+        if all(not isinstance(value, (Mapping, list, tuple)) for value in values):
+            return [(prefix, ", ".join(_format_value(value) for value in values))]
+        rows = []
+        for index, value in enumerate(values):
+            rows.extend(flatten(value, f"{prefix}[{index}]"))
+        return rows
+    return [(prefix, values)]
+
+
+# --- text helpers -----------------------------------------------------------
+
+
+def _plain(text: Any) -> str:
+    """Text the PDF's standard fonts can show unambiguously: characters outside
+    Latin-1 and undecodable file-name bytes become visible escapes."""
+    text = str(text)
+    out = []
+    for character in text:
+        code = ord(character)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif code < 32 or 127 <= code < 160:
+            out.append(f"\\x{code:02x}")
+        elif code > 255 and not _in_standard_fonts(character):
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            out.append(character)
+    return "".join(out)
+
+
+def _in_standard_fonts(character: str) -> bool:
+    """Whether the PDF's standard fonts (WinAnsi encoding, i.e. cp1252) have ``character``."""
+    try:
+        character.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _markup(text: Any) -> str:
+    return escape(_plain(text))
+
+
+def _cell_markup(value: Any) -> str:
+    return value if isinstance(value, _Markup) else _markup(_format_value(value))
+
+
+def _format_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, np.ndarray):
+        return f"<array {'×'.join(map(str, value.shape))} {value.dtype}>"
+    if isinstance(value, Status | Band):
+        return value.value
+    return str(value)
+
+
+def _score(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _hash_check(item: ItemReport) -> str:
+    verified = item.hash_verified
+    if verified is None:
+        return "not rechecked"
+    return "verified" if verified else "MISMATCH"
+
+
+def _refuse_inside_evidence(path: Path, roots: Iterable[str]) -> None:
+    target = path.resolve()
+    for root in roots:
+        base = Path(root).resolve()
+        if target == base or base in target.parents:
+            raise ValueError(f"refusing to write the report inside the evidence tree {root}")
+
+
+def _footer_text(report: ScanReport) -> str:
+    return _plain(
+        f"Face X-ray forensic report · case {report.case or 'not given'} · exhibit {report.exhibit or 'not given'}"
+    )
+
+
+# --- page furniture ---------------------------------------------------------
+
+
+def _numbered_canvas(footer: str):
+    """A canvas class that writes "page N of M" and the case footer on every
+    page; M is known only once all pages are laid out, so pages are kept and
+    stamped when the document is saved."""
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+
+        def showPage(self):  # noqa: N802 (reportlab's name)
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self.setFont("Helvetica", 7)
+                self.setFillGray(0.35)
+                self.drawString(1.8 * cm, 1.0 * cm, footer)
+                self.drawRightString(A4[0] - 1.8 * cm, 1.0 * cm, f"page {self._pageNumber} of {total}")
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
+
+
+# --- the story ----------------------------------------------------------------
+
+
+class _Builder:
+    """Builds the list of flowables; one method per section."""
+
+    def __init__(self, report: ScanReport, frames: FrameLoader | None):
+        self.report = report
+        self.frames = frames
+        self._frames_cache: dict[tuple[str, int], tuple[np.ndarray | None, str | None]] = {}
+        sheet = getSampleStyleSheet()
+        self.title = ParagraphStyle("ReportTitle", parent=sheet["Title"], fontSize=18, spaceAfter=6)
+        self.heading = ParagraphStyle("Section", parent=sheet["Heading1"], fontSize=14, spaceBefore=4, spaceAfter=6)
+        self.subheading = ParagraphStyle("Subsection", parent=sheet["Heading2"], fontSize=11, spaceBefore=8, spaceAfter=4)
+        self.body = ParagraphStyle("Body", parent=sheet["BodyText"], fontSize=9, leading=12)
+        self.cell = ParagraphStyle("Cell", parent=sheet["BodyText"], fontSize=7.5, leading=9, wordWrap="CJK")
+        self.key = ParagraphStyle("Key", parent=self.cell, fontName="Helvetica-Bold")
+        self.mono = ParagraphStyle("Mono", parent=self.cell, fontName="Courier", fontSize=6, leading=7.5)
+        self.bullet = ParagraphStyle("Bullet", parent=self.body, leftIndent=12, bulletIndent=2, spaceAfter=3)
+        self.width = 21.0 * cm - 3.6 * cm
+        self._outline = 0
+
+    def story(self) -> list:
+        story: list = []
+        story += self.case_header()
+        story += self.inventory()
+        story.append(PageBreak())
+        story += self.summary()
+        story += self.items()
+        story.append(PageBreak())
+        story += self.method()
+        story += self.custody()
+        return story
+
+    # -- building blocks
+
+    def section(self, title: str, level: int = 0, style=None):
+        self._outline += 1
+        key = f"section-{self._outline}"
+        paragraph = OutlinedParagraph(_markup(title), style or (self.heading if level == 0 else self.subheading))
+        paragraph.outline = (title, key, level)
+        return paragraph
+
+    def paragraph(self, markup: str, style=None):
+        return Paragraph(markup, style or self.body)
+
+    def key_values(self, rows: Iterable[tuple[str, Any]], mono_keys: Iterable[str] = (), width: float | None = None):
+        """A two-column table, ``width`` wide (the page's by default); values of ``mono_keys`` are set in Courier."""
+        mono = set(mono_keys)
+        data = [
+            [
+                Paragraph(_markup(key), self.key),
+                Paragraph(_cell_markup(value), self.mono if key in mono else self.cell),
+            ]
+            for key, value in rows
+        ]
+        if not data:
+            return self.paragraph("<i>No values.</i>", self.cell)
+        width = width or self.width
+        table = Table(data, colWidths=[0.3 * width, 0.7 * width], hAlign="LEFT")
+        table.setStyle(self._grid(header=False))
+        return table
+
+    def table(self, header: list[str], rows: list[list[Any]], widths: list[float], mono_columns=()):
+        data = [[Paragraph(_markup(text), self.key) for text in header]]
+        for row in rows:
+            data.append([
+                Paragraph(
+                    _cell_markup(cell),
+                    self.mono if column in mono_columns else self.cell,
+                )
+                for column, cell in enumerate(row)
+            ])
+        table = Table(data, colWidths=[fraction * self.width for fraction in widths], repeatRows=1, hAlign="LEFT")
+        table.setStyle(self._grid(header=True))
+        return table
+
+    def _grid(self, header: bool):
+        commands = [
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.Color(0.7, 0.7, 0.7)),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ]
+        if header:
+            commands.append(("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.93)))
+        else:
+            commands.append(("BACKGROUND", (0, 0), (0, -1), colors.Color(0.95, 0.95, 0.97)))
+        return TableStyle(commands)
+
+    # -- sections
+
+    def case_header(self) -> list:
+        report = self.report
+        model_name = report.model_card.get("name") if isinstance(report.model_card, Mapping) else None
+        rows = [
+            ("Case", report.case or "not given"),
+            ("Exhibit", report.exhibit or "not given"),
+            ("Examiner", report.examiner or "not given"),
+            ("Tool version", f"facexray-forensics {report.tool_version}"),
+            ("Model", model_name),
+            ("Model SHA-256", report.model_sha256),
+            ("Started (UTC)", report.started_utc),
+            ("Finished (UTC)", report.finished_utc),
+            ("Host", report.host),
+            ("Command line", shlex.join(report.command_line)),
+            ("Evidence", _Markup("<br/>".join(_markup(root) for root in report.evidence))),
+            ("Custody log", report.custody_log),
+            ("Custody log final SHA-256", report.custody_log_sha256),
+        ]
+        story = [
+            Paragraph("Face X-ray forensic report", self.title),
+            self.section("Case"),
+            self.key_values(rows, mono_keys={"Model SHA-256", "Custody log final SHA-256", "Command line"}),
+            Spacer(1, 6),
+            self.section("Settings", level=1),
+            self.key_values(flatten(dict(report.settings))),
+        ]
+        return story
+
+    def inventory(self) -> list:
+        rows = []
+        for number, item in enumerate(self.report.items, start=1):
+            hashes = item.hashes or {}
+            digest_lines = "<br/>".join(
+                f"{name.upper()} {_markup(hashes.get(name, '—'))}" for name in ("md5", "sha1", "sha256")
+            )
+            if item.hashes_after is not None and item.hash_verified is False:
+                digest_lines += "<br/><b>after:</b><br/>" + "<br/>".join(
+                    f"{name.upper()} {_markup(item.hashes_after.get(name, '—'))}" for name in ("md5", "sha1", "sha256")
+                )
+            check = _hash_check(item)
+            rows.append([
+                number,
+                item.name,
+                _Markup(f"{item.size:,} bytes" + (f"<br/>{_markup(item.mime)}" if item.mime else "")),
+                _Markup(digest_lines),
+                _Markup(f"<b>{check}</b>" if check == "MISMATCH" else check),
+            ])
+        story = [
+            self.section("Evidence inventory"),
+            self.paragraph(
+                "Hashes were computed before analysis from a read-only stream, and again at the end of the scan. "
+                f"{len(self.report.items)} items; "
+                f"{sum(item.hash_verified is True for item in self.report.items)} verified, "
+                f"{sum(item.hash_verified is False for item in self.report.items)} mismatched, "
+                f"{sum(item.hash_verified is None for item in self.report.items)} not rechecked."
+            ),
+        ]
+        if rows:
+            story.append(
+                self.table(["#", "Item", "Size", "MD5 / SHA-1 / SHA-256", "Check"], rows,
+                           [0.04, 0.18, 0.1, 0.56, 0.12], mono_columns={3})
+            )
+        return story
+
+    def summary(self) -> list:
+        report = self.report
+        counts = report.summary
+        story = [
+            self.section("Summary"),
+            self.key_values([
+                ("Items", counts["items"]),
+                ("Flagged (moderate or strong)", counts["flagged"]),
+                ("Failed (unreadable or hash mismatch)", counts["failed"]),
+                ("Hash mismatches", counts["hash_mismatches"]),
+            ]),
+            self.section("Items by status", level=1),
+            self.table(["Status", "Items"], [[status.value, counts[status.value]] for status in Status], [0.5, 0.2]),
+            self.section("Scored items by band", level=1),
+            self.table(
+                ["Band", "Items"],
+                [[band.value, sum(item.band is band for item in report.items)] for band in Band],
+                [0.5, 0.2],
+            ),
+            self.section("Flagged items, highest score first", level=1),
+        ]
+        flagged = report.flagged
+        if flagged:
+            pages = {item.name: index for index, item in enumerate(report.items, start=1)}
+            story.append(self.table(
+                ["Item", "Name", "Score", "Band", "Faces"],
+                [[pages[item.name], item.name, _score(item.score), item.band, len(item.faces)] for item in flagged],
+                [0.08, 0.56, 0.1, 0.16, 0.1],
+            ))
+        else:
+            story.append(self.paragraph(
+                "No item reached the " + " or ".join(sorted(band.value for band in FLAGGED_BANDS)) + " band."
+            ))
+        return story
+
+    def items(self) -> list:
+        story: list = []
+        total = len(self.report.items)
+        for number, item in enumerate(self.report.items, start=1):
+            story.append(PageBreak())
+            if number == 1:
+                story.append(self.section("Items"))
+            story += self.item_page(number, total, item)
+        return story
+
+    def item_page(self, number: int, total: int, item: ItemReport) -> list:
+        picture_width = 0.58 * self.width
+        facts = self.key_values([
+            ("Status", item.status),
+            *((("Reason", item.reason),) if item.reason else ()),
+            ("Score", _score(item.score)),
+            ("Band", item.band),
+            ("Type", f"{item.kind}" + (f" ({item.mime})" if item.mime else "")),
+            ("Size", f"{item.size:,} bytes"),
+            *((f"Origin: {key}", value) for key, value in flatten(dict(item.origin))),
+            ("SHA-256", (item.hashes or {}).get("sha256")),
+            ("Hash check", _hash_check(item)),
+        ], mono_keys={"SHA-256"}, width=self.width - picture_width - 8)
+        # The picture and the item's facts side by side keep an item on one page.
+        top = Table([[self.picture(item, picture_width), facts]], colWidths=[picture_width, self.width - picture_width],
+                    hAlign="LEFT")
+        top.setStyle(TableStyle([
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (0, 0), 0),
+            ("RIGHTPADDING", (0, 0), (0, 0), 8),
+            ("LEFTPADDING", (1, 0), (1, 0), 0),
+        ]))
+        story = [self.section(f"Item {number} of {total}: {item.name}", level=1), top, Spacer(1, 6)]
+        faces = item.faces
+        if faces:
+            story.append(self.table(
+                ["Face", "Box x0, y0, x1, y1 (frame pixels)", "Frame", "Score", "Band"],
+                [
+                    [index, ", ".join(f"{value:.0f}" for value in face.box), face.frame_index, _score(face.score), face.band]
+                    for index, face in enumerate(faces, start=1)
+                ],
+                [0.08, 0.44, 0.1, 0.14, 0.24],
+            ))
+            story += self.face_strip(item, faces)
+        for finding in item.findings.values():
+            story += self.finding(finding)
+        return story
+
+    def _frame(self, item: ItemReport, index: int) -> tuple[np.ndarray | None, str | None]:
+        """The frame and None, or None and why not; each frame is loaded once."""
+        key = (item.name, index)
+        if key not in self._frames_cache:
+            self._frames_cache.clear()  # one item at a time: bounded memory
+            self._frames_cache[key] = self._load_frame(item, index)
+        return self._frames_cache[key]
+
+    def _load_frame(self, item: ItemReport, index: int) -> tuple[np.ndarray | None, str | None]:
+        if self.frames is None:
+            return None, "No picture: the report was rendered without access to the item's pixels."
+        try:
+            frame = self.frames(item, index)
+        except Exception as error:  # a bad item must not stop the report
+            return None, f"The picture could not be decoded for display ({type(error).__name__}: {error})."
+        if frame is None:
+            return None, "No picture is available for this item."
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            return None, f"The picture has an unexpected layout ({frame.dtype} {frame.shape}) and is not shown."
+        return frame, None
+
+    def picture(self, item: ItemReport, width: float) -> list:
+        faces = item.faces
+        frame_index = faces[0].frame_index if faces else 0
+        frame, problem = self._frame(item, frame_index)
+        if frame is None:
+            return [self.paragraph(f"<i>{_markup(problem)}</i>")]
+        shown = [face for face in faces if face.frame_index == frame_index]
+        picture = draw_faces(*_shrunk(frame, shown, PICTURE_PIXELS))
+        caption = (
+            "Boxes are numbered as in the face table and coloured by band "
+            "(red strong, orange moderate, yellow inconclusive, green no indication); "
+            "the heat-map is the predicted X-ray, bright where the model sees a blending boundary."
+            if shown else "No face was scored in this picture."
+        )
+        return [
+            _image_flowable(picture, width, 8.5 * cm),
+            self.paragraph(f"<i>{caption}</i>", self.cell),
+        ]
+
+    def face_strip(self, item: ItemReport, faces: list[FaceResult]) -> list:
+        """Each face's crop beside its X-ray map, as the model saw them, two faces a row."""
+        cells = []
+        for index, face in enumerate(faces, start=1):
+            if face.xray is None:
+                continue
+            xray = np.clip(np.asarray(face.xray, dtype=np.float32).squeeze(), 0.0, 1.0)
+            pair = [cv2.applyColorMap(np.round(xray * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]]
+            frame, _ = self._frame(item, face.frame_index)
+            if frame is not None and face.matrix is not None:
+                size = xray.shape[1], xray.shape[0]
+                matrix = np.asarray(face.matrix, dtype=np.float64)
+                pair.insert(0, cv2.warpAffine(frame, matrix, size, flags=cv2.INTER_LINEAR))
+            side = 2.6 * cm
+            label = "crop and X-ray" if len(pair) == 2 else "X-ray"
+            cells.append([
+                _image_flowable(np.concatenate(pair, axis=1), side * len(pair), side),
+                self.paragraph(f"Face {index}: {label}, score {_score(face.score)}", self.cell),
+            ])
+        if not cells:
+            return []
+        columns = 2
+        cells += [""] * (-len(cells) % columns)
+        grid = [cells[start:start + columns] for start in range(0, len(cells), columns)]
+        table = Table(grid, colWidths=[self.width / columns] * columns, hAlign="LEFT")
+        return [self.section("Face crops and X-ray maps", level=2, style=self.subheading), table]
+
+    def finding(self, finding: Finding) -> list:
+        rows = []
+        if finding.status is not None:
+            rows.append(("status", finding.status))
+        if finding.reason:
+            rows.append(("reason", finding.reason))
+        values = [(key, value) for key, value in flatten(finding.values) if value is not None]
+        if len(values) > FINDING_ROWS:
+            values = values[:FINDING_ROWS] + [("...", f"{len(values) - FINDING_ROWS} more values in the JSON report")]
+        rows += values
+        return [
+            self.section(f"Findings of {finding.plugin} {finding.version}", level=2, style=self.subheading),
+            self.key_values(rows),
+        ]
+
+    def method(self) -> list:
+        card = self.report.model_card if isinstance(self.report.model_card, Mapping) else {}
+        story = [
+            self.section("Method and limitations"),
+            self.paragraph(METHOD),
+            self.section("What the model cannot see", level=1),
+            *(self.paragraph(text, self.bullet) for text in LIMITATIONS),
+            self.section("Model card: calibration and band thresholds", level=1),
+            self.paragraph(
+                "The verbal band of each score comes from these thresholds, and the probability from this "
+                "calibration, as recorded in the model card of the model whose SHA-256 is "
+                f"<font name='Courier'>{_markup(self.report.model_sha256 or 'not recorded')}</font>."
+            ),
+            self.key_values([(key, value) for key, value in flatten(dict(card)) if value is not None]),
+        ]
+        return story
+
+    def custody(self) -> list:
+        report = self.report
+        name = Path(report.custody_log).name if report.custody_log else "the custody log"
+        return [
+            self.section("Custody log"),
+            self.key_values([
+                ("Custody log", report.custody_log or "not recorded"),
+                ("Final SHA-256", report.custody_log_sha256 or "not recorded"),
+            ], mono_keys={"Final SHA-256"}),
+            self.paragraph(
+                f"Every record of {_markup(name)} carries the SHA-256 of the record before it; the hash above is "
+                "that of its last record and anchors the whole chain. "
+                "<font name='Courier'>fxr-forensic verify-log LOG</font> checks the chain and names the first "
+                "broken record. A report cannot contain its own hash: the SHA-256 of this PDF is in the file "
+                "of the same name ending in <font name='Courier'>.sha256</font> beside it."
+            ),
+        ]
+
+
+class _Markup(str):
+    """A table cell that is already reportlab markup (escaped by its maker)."""
+
+
+class OutlinedParagraph(Paragraph):
+    """A heading that adds itself to the PDF's outline (bookmarks) when drawn."""
+
+    outline: tuple[str, str, int] | None = None
+
+    def draw(self):
+        super().draw()
+        if self.outline is not None:
+            title, key, level = self.outline
+            self.canv.bookmarkPage(key)
+            self.canv.addOutlineEntry(_plain(title), key, level=level, closed=level > 0)
+
+
+def _shrunk(frame: np.ndarray, faces: list[FaceResult], longest: int) -> tuple[np.ndarray, list[FaceResult]]:
+    """The frame scaled so its longest side is at most ``longest``, with boxes
+    and alignment matrices scaled to match (X-ray maps are unchanged)."""
+    height, width = frame.shape[:2]
+    scale = min(1.0, longest / max(height, width))
+    if scale == 1.0:
+        return frame, faces
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    factor_x, factor_y = size[0] / width, size[1] / height
+    scaled = []
+    for face in faces:
+        x0, y0, x1, y1 = face.box
+        matrix = face.matrix
+        if matrix is not None:
+            matrix = np.asarray(matrix, dtype=np.float64).copy()
+            # Pixel centres: small index s sits at frame index (s + 0.5) / factor - 0.5.
+            shift = np.array([0.5 / factor_x - 0.5, 0.5 / factor_y - 0.5])
+            matrix[:, 2] = matrix[:, 2] + matrix[:, :2] @ shift
+            matrix[:, 0] /= factor_x
+            matrix[:, 1] /= factor_y
+        scaled.append(dataclasses.replace(
+            face, box=(x0 * factor_x, y0 * factor_y, x1 * factor_x, y1 * factor_y), matrix=matrix,
+        ))
+    return small, scaled
+
+
+def _image_flowable(pixels: np.ndarray, max_width: float, max_height: float):
+    """An RGB uint8 array as a JPEG image flowable that fits the given box."""
+    buffer = io.BytesIO()
+    PillowImage.fromarray(np.ascontiguousarray(pixels)).save(buffer, "JPEG", quality=88)
+    buffer.seek(0)
+    height, width = pixels.shape[:2]
+    scale = min(max_width / width, max_height / height)
+    return Image(buffer, width=width * scale, height=height * scale, hAlign="LEFT")
