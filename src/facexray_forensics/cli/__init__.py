@@ -7,7 +7,8 @@ Exit codes (every command):
   1  usage or configuration error (bad option, output inside evidence, ...)
   2  click's own usage error
   3  scan finished and at least one item was flagged (moderate or strong)
-  4  scan finished but at least one item failed (unreadable, hash mismatch, ...)
+  4  scan finished but at least one item failed (unreadable, hash mismatch, ...);
+     verify-log: the custody chain is broken
 """
 
 import click
@@ -27,3 +28,11 @@ def main() -> None:
 from facexray_forensics.cli.bench import bench  # noqa: E402
 
 main.add_command(bench)
+
+from facexray_forensics.cli.scan import scan  # noqa: E402
+
+main.add_command(scan)
+
+from facexray_forensics.cli.verify_log import verify_log  # noqa: E402
+
+main.add_command(verify_log)

@@ -29,6 +29,7 @@ from facexray_forensics.evidence.files import (
     display_name,
     hash_stream,
     inside,
+    item_from_origin,
     open_read_only,
 )
 from facexray_forensics.evidence.known import KnownHashes, load_known_hashes
@@ -58,6 +59,7 @@ __all__ = [
     "display_name",
     "hash_stream",
     "inside",
+    "item_from_origin",
     "load_known_hashes",
     "open_read_only",
     "sniff",

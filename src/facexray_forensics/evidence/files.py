@@ -193,6 +193,12 @@ def _unlistable_item(path: bytes, name: bytes, error: OSError) -> Item:
     return Item(name=display_name(name), kind="other", mime=None, size=0, open=FileOpener(path), origin=origin)
 
 
+def item_from_origin(name: str, kind: str, mime: str | None, size: int, origin: dict) -> Item:
+    """The Item a file-system ``origin`` (as :class:`FileSource` recorded it) describes, to read it again."""
+    raw = bytes.fromhex(origin["path_hex"]) if "path_hex" in origin else os.fsencode(origin["path"])
+    return Item(name=name, kind=kind, mime=mime, size=size, open=FileOpener(raw), origin=origin)
+
+
 def inside(path: str | bytes | os.PathLike, roots: Iterable[str | bytes | os.PathLike]) -> bool:
     """True when ``path`` (after resolving links) lies in or is one of ``roots``."""
     target = os.path.realpath(os.fsencode(path))

@@ -11,6 +11,7 @@ from facexray_forensics.scan.pipeline import (
     ScanSettings,
     ScanTimings,
     check_placement,
+    frame_loader,
     output_paths,
     run_scan,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "ScanSettings",
     "ScanTimings",
     "check_placement",
+    "frame_loader",
     "output_paths",
     "run_scan",
 ]

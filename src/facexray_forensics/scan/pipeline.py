@@ -32,10 +32,14 @@ from facexray_forensics.custody import CustodyLog, utc_now
 from facexray_forensics.evidence import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
+    DecodeError,
+    DecodeLimits,
     FileSource,
     ItemSource,
     hash_stream,
+    decode_frames,
     inside,
+    item_from_origin,
     load_known_hashes,
     unsupported_reason,
 )
@@ -112,6 +116,26 @@ def check_placement(paths: Sequence[Path], evidence: Sequence[str | os.PathLike]
     names = [os.path.realpath(path) for path in paths]
     if len(set(names)) != len(names):
         raise ValueError("two outputs name the same file")
+
+
+def frame_loader(settings: ScanSettings) -> Callable[[ItemReport, int], Any]:
+    """A ``frames(item_report, frame_index)`` callable for renderers: decodes the item again,
+    read-only and under the scan's limits, exactly as the scan did; None when it cannot."""
+    limits = DecodeLimits(settings.max_bytes, settings.max_pixels)
+
+    def frames(report: ItemReport, frame_index: int):
+        if "path" not in report.origin:
+            return None
+        item = item_from_origin(report.name, report.kind, report.mime, report.size, dict(report.origin))
+        try:
+            for frame in decode_frames(item, limits):
+                if frame.index == frame_index:
+                    return frame.pixels
+        except DecodeError:
+            return None
+        return None
+
+    return frames
 
 
 # ---- worker side -------------------------------------------------------------------------

@@ -1,0 +1,37 @@
+"""``fxr-forensic verify-log``: check a scan's hash-chained custody log."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+EXIT_BROKEN = 4
+
+
+@click.command("verify-log")
+@click.argument("log", type=click.Path(dir_okay=False, exists=True))
+@click.option("--expect", "expected", metavar="SHA256", help="The custody log's final SHA-256 as a report prints it; the log must end there.")
+def verify_log(log: str, expected: str | None) -> None:
+    """Check every link of the custody LOG and name the first broken record.
+
+    Each record holds its own SHA-256 and the SHA-256 of the line before it,
+    so changing, removing or inserting any byte breaks the chain at that
+    record. With --expect, the log must also end at the hash a report names,
+    which catches a cut-off or replaced tail.
+
+    Exit status: 0 when the chain holds, 4 when it is broken.
+
+    \b
+    Examples:
+      fxr-forensic verify-log out/case.custody.jsonl
+      fxr-forensic verify-log out/case.custody.jsonl --expect 3f2a...c9
+    """
+    from facexray_forensics.custody import verify_log as check
+
+    result = check(log, expected)
+    if result.ok:
+        click.echo(f"OK: {result.records} records, chain intact; final SHA-256 {result.final_sha256}")
+        return
+    click.echo(f"BROKEN at record {result.first_broken}: {result.reason}", err=True)
+    sys.exit(EXIT_BROKEN)
