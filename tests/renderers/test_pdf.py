@@ -21,7 +21,6 @@ from facexray_forensics.renderers.pdf import (  # noqa: E402
     flatten,
     render_pdf,
     xray_on_frame,
-    write_sha256_file,
 )
 
 
@@ -137,8 +136,8 @@ def _render(report, tmp_path, name="case.pdf", frames=_frames):
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
     path = out / name
-    digest = render_pdf(report, path, frames=frames)
-    return path, digest
+    render_pdf(report, path, frames=frames)
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _outline_titles(reader) -> list[str]:
@@ -268,20 +267,13 @@ def test_method_and_limitations_and_model_card(report, tmp_path):
         assert key in flat and str(value) in flat
 
 
-def test_sha256_file_matches_hashlib_and_rendering_is_deterministic(report, tmp_path):
+def test_rendering_is_deterministic_and_writes_only_the_pdf(report, tmp_path):
     path, digest = _render(report, tmp_path)
-    data = path.read_bytes()
-    assert data.startswith(b"%PDF-")
-    assert digest == hashlib.sha256(data).hexdigest()
-    assert (tmp_path / "out" / "case.pdf.sha256").read_text() == f"{digest}  case.pdf\n"
-    again, digest_again = _render(report, tmp_path, name="again.pdf")
-    assert digest_again == digest and again.read_bytes() == data
-
-
-def test_write_sha256_file_on_any_file(tmp_path):
-    target = tmp_path / "report.json"
-    target.write_bytes(b"{}\n" * 1000)
-    assert write_sha256_file(target) == hashlib.sha256(target.read_bytes()).hexdigest()
+    assert path.read_bytes().startswith(b"%PDF-")
+    _, digest_again = _render(report, tmp_path, name="again.pdf")
+    assert digest_again == digest
+    # The sidecar with the report's hash is the scan's job (one place for every output).
+    assert sorted(entry.name for entry in (tmp_path / "out").iterdir()) == ["again.pdf", "case.pdf"]
 
 
 def test_renders_without_pixels_and_without_items(report, tmp_path):

@@ -14,7 +14,6 @@ caller passes, so this module decodes nothing itself and opens no evidence.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import io
 import shlex
 from collections.abc import Callable, Iterable, Mapping
@@ -95,8 +94,8 @@ LIMITATIONS = (
 )
 
 
-def render_pdf(report: ScanReport, path: str | Path, frames: FrameLoader | None = None) -> str:
-    """Write ``report`` as a PDF at ``path`` and its SHA-256 beside it.
+def render_pdf(report: ScanReport, path: str | Path, frames: FrameLoader | None = None) -> None:
+    """Write ``report`` as a PDF at ``path``.
 
     ``frames(item, frame_index)`` supplies the pixels of each item page (the
     scan passes a loader that re-decodes the item read-only, exactly as the
@@ -105,8 +104,8 @@ def render_pdf(report: ScanReport, path: str | Path, frames: FrameLoader | None 
     report and pixels (reportlab's invariant mode). Refuses, with
     ValueError, a ``path`` inside any evidence root of the report.
 
-    Returns the PDF's SHA-256 (hex), also written to ``path + ".sha256"``
-    in ``sha256sum`` format.
+    The PDF's own SHA-256 is not written here: the scan hashes every output
+    it wrote, logs the digest and writes ``path + ".sha256"`` beside it.
     """
     path = Path(path)
     _refuse_inside_evidence(path, report.evidence)
@@ -125,23 +124,6 @@ def render_pdf(report: ScanReport, path: str | Path, frames: FrameLoader | None 
         creator=f"facexray-forensics {__version__}",
     )
     document.build(builder.story(), canvasmaker=_numbered_canvas(_footer_text(report)))
-    return write_sha256_file(path)
-
-
-def write_sha256_file(path: str | Path) -> str:
-    """Hash the file at ``path`` and write ``<hex>  <name>`` to ``path + ".sha256"``.
-
-    The line is in ``sha256sum`` format, so ``sha256sum -c`` checks it from the
-    report's folder. Returns the hex digest.
-    """
-    path = Path(path)
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    hexdigest = digest.hexdigest()
-    Path(f"{path}.sha256").write_text(f"{hexdigest}  {path.name}\n", encoding="utf-8")
-    return hexdigest
 
 
 def xray_on_frame(xray: np.ndarray, matrix: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -678,11 +660,12 @@ class _Builder:
                 ("Final SHA-256", report.custody_log_sha256 or "not recorded"),
             ], mono_keys={"Final SHA-256"}),
             self.paragraph(
-                f"Every record of {_markup(name)} carries the SHA-256 of the record before it; the hash above is "
-                "that of its last record and anchors the whole chain. "
+                f"Every record of {_markup(name)} carries the SHA-256 of the record before it. The hash above is "
+                "that of its last record when the analysis ended, and anchors every record up to it; the records "
+                "written after it (each report's own SHA-256, the end of the scan) chain on from it. "
                 "<font name='Courier'>fxr-forensic verify-log LOG</font> checks the chain and names the first "
                 "broken record. A report cannot contain its own hash: the SHA-256 of this PDF is in the file "
-                "of the same name ending in <font name='Courier'>.sha256</font> beside it."
+                "of the same name ending in <font name='Courier'>.sha256</font> beside it, and in the custody log."
             ),
         ]
 
