@@ -11,6 +11,7 @@ need mkfs.fat dosfstools   # disk-image tests: a FAT file system
 need mcopy mtools          # ... filled and a file deleted without mounting
 need mke2fs e2fsprogs      # ... an ext4 file system (mke2fs -d, debugfs rm)
 need ewfacquire ewf-tools  # ... and an E01 acquired from a raw image
+need hashdeep hashdeep     # scan tests: a real hashdeep known-file list for --known-hashes
 if ((${#needed[@]})); then
     if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
     $sudo apt-get update -qq
