@@ -1,0 +1,118 @@
+// Eq. 1 (blend), Eq. 2 (face X-ray), the 3 x 3 softening and their fused
+// form. Mask values are clamped to [0, 1] so rounding from earlier blurs
+// can never push the X-ray below 0.
+#include <cmath>
+
+#include "ops.hpp"
+
+namespace fxr {
+
+namespace {
+
+template <int Channels>
+void blend_row(const float* __restrict foreground, const float* __restrict background,
+               const float* __restrict mask, float* __restrict output, std::ptrdiff_t width,
+               std::ptrdiff_t runtime_channels) {
+    const std::ptrdiff_t channels = Channels > 0 ? Channels : runtime_channels;
+    for (std::ptrdiff_t x = 0; x < width; ++x) {
+        const float m = clamp_unit(mask[x]);
+        for (std::ptrdiff_t c = 0; c < channels; ++c) {
+            const std::ptrdiff_t i = x * channels + c;
+            output[i] = m * foreground[i] + (1.0f - m) * background[i];
+        }
+    }
+}
+
+void blend_any_row(const float* foreground, const float* background, const float* mask,
+                   float* output, std::ptrdiff_t width, std::ptrdiff_t channels) {
+    if (channels == 1)
+        blend_row<1>(foreground, background, mask, output, width, 1);
+    else if (channels == 3)
+        blend_row<3>(foreground, background, mask, output, width, 3);
+    else
+        blend_row<0>(foreground, background, mask, output, width, channels);
+}
+
+void xray_row(const float* __restrict mask, float* __restrict xray, std::ptrdiff_t length) {
+    for (std::ptrdiff_t i = 0; i < length; ++i) {
+        const float m = clamp_unit(mask[i]);
+        xray[i] = 4.0f * m * (1.0f - m);
+    }
+}
+
+// The horizontal [1 2 1] / 4 pass of one mask row with BORDER_REFLECT_101,
+// in the same operation order as gaussian_blur so both agree bit for bit.
+void soften_row_horizontal(const float* __restrict mask, float* __restrict target,
+                           std::ptrdiff_t width) {
+    if (width == 1) {
+        target[0] = 0.5f * mask[0] + 0.25f * (mask[0] + mask[0]);
+        return;
+    }
+    target[0] = 0.5f * mask[0] + 0.25f * (mask[1] + mask[1]);
+    for (std::ptrdiff_t x = 1; x < width - 1; ++x)
+        target[x] = 0.5f * mask[x] + 0.25f * (mask[x + 1] + mask[x - 1]);
+    target[width - 1] = 0.5f * mask[width - 1] + 0.25f * (mask[width - 2] + mask[width - 2]);
+}
+
+}  // namespace
+
+void blend(const Batch<const float>& foreground, const Batch<const float>& background,
+           const Batch<const float>& mask, const Batch<float>& output) {
+    parallel_for(foreground.count, [&](std::ptrdiff_t n) {
+        const std::ptrdiff_t pixels = foreground.height * foreground.width;
+        blend_any_row(foreground.image(n), background.image(n), mask.image(n), output.image(n),
+                      pixels, foreground.channels);
+    });
+}
+
+void face_xray(const Batch<const float>& mask, const Batch<float>& xray) {
+    parallel_for(mask.count, [&](std::ptrdiff_t n) {
+        xray_row(mask.image(n), xray.image(n), mask.image_size());
+    });
+}
+
+void blend_with_xray(const Batch<const float>& foreground, const Batch<const float>& background,
+                     const Batch<const float>& mask, const Batch<float>& image,
+                     const Batch<float>& xray, const Batch<float>& softened) {
+    parallel_for(foreground.count, [&](std::ptrdiff_t n) {
+        const std::ptrdiff_t height = mask.height, width = mask.width;
+        const std::ptrdiff_t channels = foreground.channels;
+        const float* source = mask.image(n);
+        // Three horizontally filtered rows, reused as the window slides down.
+        std::vector<float> rows(static_cast<std::size_t>(3 * width));
+        std::ptrdiff_t held[3] = {-1, -1, -1};
+        auto filtered = [&](std::ptrdiff_t y) -> const float* {
+            const std::ptrdiff_t slot = y % 3;
+            float* buffer = rows.data() + slot * width;
+            if (held[slot] != y) {
+                soften_row_horizontal(source + y * width, buffer, width);
+                held[slot] = y;
+            }
+            return buffer;
+        };
+        for (std::ptrdiff_t y = 0; y < height; ++y) {
+            const float* above = filtered(reflect_101(y - 1, height));
+            const float* centre = filtered(y);
+            const float* below = filtered(reflect_101(y + 1, height));
+            float* soft = softened.image(n) + y * width;
+            float* ray = xray.image(n) + y * width;
+            for (std::ptrdiff_t x = 0; x < width; ++x) {
+                const float m = clamp_unit(0.5f * centre[x] + 0.25f * (below[x] + above[x]));
+                soft[x] = m;
+                ray[x] = 4.0f * m * (1.0f - m);
+            }
+            const std::ptrdiff_t offset = y * width * channels;
+            blend_any_row(foreground.image(n) + offset, background.image(n) + offset, soft,
+                          image.image(n) + offset, width, channels);
+        }
+    });
+}
+
+bool all_within(const float* data, std::ptrdiff_t size, float low, float high) {
+    // Branch-free so it vectorises; NaN fails both comparisons.
+    int outside = 0;
+    for (std::ptrdiff_t i = 0; i < size; ++i) outside |= !(data[i] >= low && data[i] <= high);
+    return outside == 0;
+}
+
+}  // namespace fxr

@@ -1,0 +1,133 @@
+// Separable Gaussian blur with OpenCV's kernels and BORDER_REFLECT_101.
+// Both passes are written as "row += weight * (row_a + row_b)" over whole
+// contiguous rows, so the compiler vectorises them across pixels and
+// channels alike; the kernel's symmetry halves the multiplications.
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "ops.hpp"
+
+namespace fxr {
+
+std::vector<float> gaussian_kernel(int size, double sigma) {
+    if (size < 1 || size % 2 == 0)
+        throw std::invalid_argument("kernel size must be a positive odd integer, got " +
+                                    std::to_string(size));
+    // OpenCV (5.x) uses these fixed kernels when sigma is derived and the
+    // size is at most 9; matching them keeps us within 1e-4 of cv2. (OpenCV
+    // 4.x tabulates only up to 7 and computes the 9-tap one.)
+    static const float small[5][9] = {
+        {1.f},
+        {0.25f, 0.5f, 0.25f},
+        {0.0625f, 0.25f, 0.375f, 0.25f, 0.0625f},
+        {0.03125f, 0.109375f, 0.21875f, 0.28125f, 0.21875f, 0.109375f, 0.03125f},
+        {4 / 256.f, 13 / 256.f, 30 / 256.f, 51 / 256.f, 60 / 256.f, 51 / 256.f, 30 / 256.f,
+         13 / 256.f, 4 / 256.f}};
+    std::vector<float> kernel(static_cast<std::size_t>(size));
+    if (sigma <= 0.0 && size <= 9) {
+        for (int i = 0; i < size; ++i) kernel[i] = small[size / 2][i];
+        return kernel;
+    }
+    if (sigma <= 0.0) sigma = 0.3 * ((size - 1) * 0.5 - 1.0) + 0.8;
+    const double scale = -0.5 / (sigma * sigma);
+    std::vector<double> weights(static_cast<std::size_t>(size));
+    double sum = 0.0;
+    for (int i = 0; i < size; ++i) {
+        const double x = i - (size - 1) * 0.5;
+        weights[i] = std::exp(scale * x * x);
+        sum += weights[i];
+    }
+    for (int i = 0; i < size; ++i) kernel[i] = static_cast<float>(weights[i] / sum);
+    return kernel;
+}
+
+namespace {
+
+// target[i] = kernel[r] * source[i + r*stride] + sum_j kernel[r+j] * (source[i + (r+j)*stride] + source[i + (r-j)*stride])
+// for i in [0, length): the horizontal pass over one padded row.
+void filter_row(const float* __restrict source, float* __restrict target, std::ptrdiff_t length,
+                std::ptrdiff_t stride, const float* kernel, int radius) {
+    const float* centre = source + radius * stride;
+    const float middle = kernel[radius];
+    for (std::ptrdiff_t i = 0; i < length; ++i) target[i] = middle * centre[i];
+    for (int j = 1; j <= radius; ++j) {
+        const float weight = kernel[radius + j];
+        const float* right = centre + j * stride;
+        const float* left = centre - j * stride;
+        for (std::ptrdiff_t i = 0; i < length; ++i) target[i] += weight * (right[i] + left[i]);
+    }
+}
+
+template <typename T>
+void blur_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t width,
+                std::ptrdiff_t channels, const std::vector<float>& kernel_x,
+                const std::vector<float>& kernel_y, std::vector<float>& padded,
+                std::vector<float>& horizontal, std::vector<float>& accumulator) {
+    const int radius_x = static_cast<int>(kernel_x.size() / 2);
+    const int radius_y = static_cast<int>(kernel_y.size() / 2);
+    const std::ptrdiff_t row = width * channels;
+    padded.resize(static_cast<std::size_t>((width + 2 * radius_x) * channels));
+    horizontal.resize(static_cast<std::size_t>(height * row));
+    accumulator.resize(static_cast<std::size_t>(row));
+
+    std::vector<std::ptrdiff_t> columns(static_cast<std::size_t>(width + 2 * radius_x));
+    for (std::ptrdiff_t x = 0; x < width + 2 * radius_x; ++x)
+        columns[x] = reflect_101(x - radius_x, width);
+
+    for (std::ptrdiff_t y = 0; y < height; ++y) {
+        const T* source = input + y * row;
+        float* pad = padded.data();
+        for (std::ptrdiff_t i = 0; i < row; ++i)
+            pad[radius_x * channels + i] = static_cast<float>(source[i]);
+        for (std::ptrdiff_t x = 0; x < radius_x; ++x) {
+            const std::ptrdiff_t left = x, right = width + radius_x + x;
+            for (std::ptrdiff_t c = 0; c < channels; ++c) {
+                pad[left * channels + c] = static_cast<float>(source[columns[left] * channels + c]);
+                pad[right * channels + c] =
+                    static_cast<float>(source[columns[right] * channels + c]);
+            }
+        }
+        filter_row(pad, horizontal.data() + y * row, row, channels, kernel_x.data(), radius_x);
+    }
+
+    const float middle = kernel_y[radius_y];
+    float* __restrict sum = accumulator.data();
+    for (std::ptrdiff_t y = 0; y < height; ++y) {
+        const float* __restrict centre = horizontal.data() + y * row;
+        for (std::ptrdiff_t i = 0; i < row; ++i) sum[i] = middle * centre[i];
+        for (int j = 1; j <= radius_y; ++j) {
+            const float weight = kernel_y[radius_y + j];
+            const float* __restrict below = horizontal.data() + reflect_101(y + j, height) * row;
+            const float* __restrict above = horizontal.data() + reflect_101(y - j, height) * row;
+            for (std::ptrdiff_t i = 0; i < row; ++i) sum[i] += weight * (below[i] + above[i]);
+        }
+        T* target = output + y * row;
+        if constexpr (std::is_same_v<T, std::uint8_t>) {
+            for (std::ptrdiff_t i = 0; i < row; ++i) target[i] = saturate_u8(sum[i]);
+        } else {
+            std::copy(sum, sum + row, target);
+        }
+    }
+}
+
+}  // namespace
+
+template <typename T>
+void gaussian_blur(const Batch<const T>& input, const Batch<T>& output, int kernel_x,
+                   int kernel_y, double sigma_x, double sigma_y) {
+    const auto weights_x = gaussian_kernel(kernel_x, sigma_x);
+    const auto weights_y = gaussian_kernel(kernel_y, sigma_y);
+    parallel_for(input.count, [&](std::ptrdiff_t n) {
+        std::vector<float> padded, horizontal, accumulator;
+        blur_image(input.image(n), output.image(n), input.height, input.width, input.channels,
+                   weights_x, weights_y, padded, horizontal, accumulator);
+    });
+}
+
+template void gaussian_blur<float>(const Batch<const float>&, const Batch<float>&, int, int,
+                                   double, double);
+template void gaussian_blur<std::uint8_t>(const Batch<const std::uint8_t>&,
+                                          const Batch<std::uint8_t>&, int, int, double, double);
+
+}  // namespace fxr

@@ -1,0 +1,83 @@
+// Shared pieces of the CPU ops: a contiguous batch view, the thread setting
+// and a parallel loop over the batch.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace fxr {
+
+// A C-contiguous batch of images, N x H x W x C. The Python layer reshapes
+// every accepted rank (H x W, H x W x C, N x H x W x C) into this form, which
+// is free for contiguous arrays.
+template <typename T>
+struct Batch {
+    T* data;
+    std::ptrdiff_t count;
+    std::ptrdiff_t height;
+    std::ptrdiff_t width;
+    std::ptrdiff_t channels;
+
+    std::ptrdiff_t image_size() const { return height * width * channels; }
+    std::ptrdiff_t row_size() const { return width * channels; }
+    T* image(std::ptrdiff_t n) const { return data + n * image_size(); }
+};
+
+// Number of worker threads the batch ops use; 1 runs on the calling thread.
+int thread_count();
+void set_thread_count(int threads);
+
+// Run body(i) for i in [0, count) over up to thread_count() threads. Each
+// thread takes whole items, so per-image work stays on one core. The first
+// exception thrown by any item is rethrown here after all threads joined.
+template <typename Body>
+void parallel_for(std::ptrdiff_t count, Body body) {
+    const std::ptrdiff_t workers =
+        std::min<std::ptrdiff_t>(std::max(1, thread_count()), count);
+    if (workers <= 1) {
+        for (std::ptrdiff_t i = 0; i < count; ++i) body(i);
+        return;
+    }
+    std::exception_ptr failure;
+    std::mutex failure_lock;
+    auto run = [&](std::ptrdiff_t first) {
+        try {
+            for (std::ptrdiff_t i = first; i < count; i += workers) body(i);
+        } catch (...) {
+            std::lock_guard<std::mutex> guard(failure_lock);
+            if (!failure) failure = std::current_exception();
+        }
+    };
+    std::vector<std::thread> pool;
+    pool.reserve(static_cast<std::size_t>(workers - 1));
+    for (std::ptrdiff_t t = 1; t < workers; ++t) pool.emplace_back(run, t);
+    run(0);
+    for (auto& thread : pool) thread.join();
+    if (failure) std::rethrow_exception(failure);
+}
+
+// OpenCV's BORDER_REFLECT_101 index for any offset, also when the kernel is
+// wider than the image (the reflection then repeats).
+inline std::ptrdiff_t reflect_101(std::ptrdiff_t index, std::ptrdiff_t length) {
+    if (length == 1) return 0;
+    const std::ptrdiff_t period = 2 * (length - 1);
+    index %= period;
+    if (index < 0) index += period;
+    return index < length ? index : period - index;
+}
+
+inline float clamp_unit(float value) { return std::min(1.0f, std::max(0.0f, value)); }
+
+// Round to nearest (ties to even) and clamp, as OpenCV's saturate_cast does.
+inline std::uint8_t saturate_u8(float value) {
+    const float clamped = std::min(255.0f, std::max(0.0f, value));
+    return static_cast<std::uint8_t>(std::lrint(clamped));
+}
+
+}  // namespace fxr

@@ -1,0 +1,309 @@
+// Piecewise-affine warp: Delaunay triangulation of the destination points,
+// one inverse affine map per triangle, scanline rasterisation, bilinear
+// sampling with a constant fill outside the image and outside the hull.
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "ops.hpp"
+
+namespace fxr {
+
+namespace {
+
+struct Point {
+    double x;
+    double y;
+};
+
+constexpr int kGhost = -1;
+
+double orient(const Point& a, const Point& b, const Point& c) {
+    return (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x);
+}
+
+// Positive when d lies inside the circumcircle of the counter-clockwise a, b, c.
+double in_circle(const Point& a, const Point& b, const Point& c, const Point& d) {
+    const double adx = a.x - d.x, ady = a.y - d.y;
+    const double bdx = b.x - d.x, bdy = b.y - d.y;
+    const double cdx = c.x - d.x, cdy = c.y - d.y;
+    return (adx * adx + ady * ady) * (bdx * cdy - cdx * bdy) +
+           (bdx * bdx + bdy * bdy) * (cdx * ady - adx * cdy) +
+           (cdx * cdx + cdy * cdy) * (adx * bdy - bdx * ady);
+}
+
+// Bowyer-Watson with "ghost" triangles instead of a finite super-triangle:
+// a ghost (u, v, ghost) stands for the outside of hull edge u->v, and its
+// circumcircle is the open half-plane left of u->v plus the open segment.
+// This keeps every hull edge, which a finite super-triangle can lose when
+// hull points are nearly collinear (the 4 x 4 grid's border rows are exactly
+// collinear).
+bool conflicts(const std::array<int, 3>& triangle, const std::vector<Point>& points,
+               const Point& p) {
+    int ghost_at = -1;
+    for (int k = 0; k < 3; ++k)
+        if (triangle[k] == kGhost) ghost_at = k;
+    if (ghost_at < 0)
+        return in_circle(points[triangle[0]], points[triangle[1]], points[triangle[2]], p) > 0.0;
+    const Point& u = points[triangle[(ghost_at + 1) % 3]];
+    const Point& v = points[triangle[(ghost_at + 2) % 3]];
+    const double side = orient(u, v, p);
+    if (side > 0.0) return true;
+    if (side < 0.0) return false;
+    const double along_u = (p.x - u.x) * (v.x - u.x) + (p.y - u.y) * (v.y - u.y);
+    const double along_v = (p.x - v.x) * (u.x - v.x) + (p.y - v.y) * (u.y - v.y);
+    return along_u > 0.0 && along_v > 0.0;
+}
+
+}  // namespace
+
+std::vector<std::array<int, 3>> delaunay(const double* coordinates, int count) {
+    if (count < 3)
+        throw std::invalid_argument("need at least 3 destination points, got " +
+                                    std::to_string(count));
+    std::vector<Point> points(static_cast<std::size_t>(count));
+    double min_x = coordinates[0], max_x = min_x, min_y = coordinates[1], max_y = min_y;
+    for (int i = 0; i < count; ++i) {
+        points[i] = {coordinates[2 * i], coordinates[2 * i + 1]};
+        min_x = std::min(min_x, points[i].x);
+        max_x = std::max(max_x, points[i].x);
+        min_y = std::min(min_y, points[i].y);
+        max_y = std::max(max_y, points[i].y);
+    }
+    const double extent = std::max({max_x - min_x, max_y - min_y, 1e-300});
+    const double coincide = 1e-9 * extent;
+    for (int i = 0; i < count; ++i)
+        for (int j = i + 1; j < count; ++j)
+            if (std::abs(points[i].x - points[j].x) <= coincide &&
+                std::abs(points[i].y - points[j].y) <= coincide)
+                throw std::invalid_argument("destination points " + std::to_string(i) + " and " +
+                                            std::to_string(j) + " coincide");
+
+    // Seed triangle: point 0, the point farthest from it, and the point
+    // farthest from the line through both.
+    int second = 1;
+    double best = -1.0;
+    for (int i = 1; i < count; ++i) {
+        const double dx = points[i].x - points[0].x, dy = points[i].y - points[0].y;
+        if (dx * dx + dy * dy > best) best = dx * dx + dy * dy, second = i;
+    }
+    int third = -1;
+    double area = 0.0;
+    for (int i = 1; i < count; ++i) {
+        const double a = orient(points[0], points[second], points[i]);
+        if (std::abs(a) > std::abs(area)) area = a, third = i;
+    }
+    if (third < 0 || std::abs(area) <= 1e-12 * extent * extent)
+        throw std::invalid_argument("all destination points are collinear");
+    if (area < 0) std::swap(second, third);
+
+    std::vector<std::array<int, 3>> triangles = {
+        {0, second, third}, {second, 0, kGhost}, {third, second, kGhost}, {0, third, kGhost}};
+    std::vector<std::array<int, 3>> cavity;
+    std::vector<std::array<int, 2>> edges, boundary;
+    for (int index = 0; index < count; ++index) {
+        if (index == 0 || index == second || index == third) continue;
+        const Point& p = points[index];
+        cavity.clear();
+        for (std::size_t t = 0; t < triangles.size();) {
+            if (conflicts(triangles[t], points, p)) {
+                cavity.push_back(triangles[t]);
+                triangles[t] = triangles.back();
+                triangles.pop_back();
+            } else {
+                ++t;
+            }
+        }
+        if (cavity.empty())
+            throw std::invalid_argument("destination point " + std::to_string(index) +
+                                        " could not be inserted (numerically degenerate)");
+        edges.clear();
+        for (const auto& t : cavity)
+            for (int k = 0; k < 3; ++k) edges.push_back({t[k], t[(k + 1) % 3]});
+        boundary.clear();
+        for (const auto& e : edges) {
+            bool shared = false;
+            for (const auto& other : edges)
+                if (other[0] == e[1] && other[1] == e[0]) shared = true;
+            if (!shared) boundary.push_back(e);
+        }
+        for (const auto& e : boundary) triangles.push_back({e[0], e[1], index});
+    }
+
+    std::vector<std::array<int, 3>> real;
+    for (const auto& t : triangles)
+        if (t[0] != kGhost && t[1] != kGhost && t[2] != kGhost) real.push_back(t);
+    return real;
+}
+
+namespace {
+
+// Bilinear sample at (x, y) with taps outside the image taking the fill
+// value, as scikit-image's warp does with mode="constant".
+template <typename T>
+inline float sample_checked(const T* image, std::ptrdiff_t height, std::ptrdiff_t width,
+                            std::ptrdiff_t channels, std::ptrdiff_t channel, float x, float y,
+                            float fill) {
+    // Far outside (or NaN from a degenerate map): every tap is fill. This
+    // also keeps the float-to-integer conversions below in range.
+    if (!(x > -2.0f && y > -2.0f && x < width + 1.0f && y < height + 1.0f)) return fill;
+    const float x_floor = std::floor(x), y_floor = std::floor(y);
+    const float fx = x - x_floor, fy = y - y_floor;
+    const std::ptrdiff_t x0 = static_cast<std::ptrdiff_t>(x_floor);
+    const std::ptrdiff_t y0 = static_cast<std::ptrdiff_t>(y_floor);
+    auto tap = [&](std::ptrdiff_t xi, std::ptrdiff_t yi) -> float {
+        if (xi < 0 || yi < 0 || xi >= width || yi >= height) return fill;
+        return static_cast<float>(image[(yi * width + xi) * channels + channel]);
+    };
+    const float top = tap(x0, y0) + fx * (tap(x0 + 1, y0) - tap(x0, y0));
+    const float bottom = tap(x0, y0 + 1) + fx * (tap(x0 + 1, y0 + 1) - tap(x0, y0 + 1));
+    return top + fy * (bottom - top);
+}
+
+template <typename T>
+inline void store(T* target, float value) {
+    if constexpr (std::is_same_v<T, std::uint8_t>)
+        *target = saturate_u8(value);
+    else
+        *target = value;
+}
+
+// Channels is a compile-time count for the common 1- and 3-channel cases
+// (0: use the runtime count), so the inner loops unroll.
+template <typename T, int Channels>
+void warp_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t width,
+                std::ptrdiff_t runtime_channels, const double* source, const double* destination,
+                int count, float fill) {
+    const std::ptrdiff_t channels = Channels > 0 ? Channels : runtime_channels;
+    {
+        T fill_value;
+        store(&fill_value, fill);
+        std::fill(output, output + height * width * channels, fill_value);
+    }
+    const auto triangles = delaunay(destination, count);
+    for (const auto& triangle : triangles) {
+        Point d[3], s[3];
+        for (int k = 0; k < 3; ++k) {
+            d[k] = {destination[2 * triangle[k]], destination[2 * triangle[k] + 1]};
+            s[k] = {source[2 * triangle[k]], source[2 * triangle[k] + 1]};
+        }
+        const double determinant = orient(d[0], d[1], d[2]);
+        if (!(determinant > 0.0)) continue;  // a sliver from rounding covers no pixel centre
+        // Affine map destination -> source through barycentric coordinates.
+        const double i00 = (d[2].y - d[0].y) / determinant, i01 = -(d[2].x - d[0].x) / determinant;
+        const double i10 = -(d[1].y - d[0].y) / determinant, i11 = (d[1].x - d[0].x) / determinant;
+        const double s00 = s[1].x - s[0].x, s01 = s[2].x - s[0].x;
+        const double s10 = s[1].y - s[0].y, s11 = s[2].y - s[0].y;
+        const double ax = s00 * i00 + s01 * i10, bx = s00 * i01 + s01 * i11;
+        const double ay = s10 * i00 + s11 * i10, by = s10 * i01 + s11 * i11;
+        const double cx = s[0].x - ax * d[0].x - bx * d[0].y;
+        const double cy = s[0].y - ay * d[0].x - by * d[0].y;
+
+        const double low_y = std::min({d[0].y, d[1].y, d[2].y});
+        const double high_y = std::max({d[0].y, d[1].y, d[2].y});
+        const std::ptrdiff_t row_first = std::max<std::ptrdiff_t>(
+            0, static_cast<std::ptrdiff_t>(std::ceil(low_y - 1e-7)));
+        const std::ptrdiff_t row_last = std::min<std::ptrdiff_t>(
+            height - 1, static_cast<std::ptrdiff_t>(std::floor(high_y + 1e-7)));
+        for (std::ptrdiff_t row = row_first; row <= row_last; ++row) {
+            // The span of this row inside all three edge half-planes, with a
+            // tolerance of 1e-7 pixels so centres on an edge count as inside.
+            double left = 0.0, right = static_cast<double>(width - 1);
+            bool empty = false;
+            for (int k = 0; k < 3 && !empty; ++k) {
+                const Point& a = d[k];
+                const Point& b = d[(k + 1) % 3];
+                const double length = std::hypot(b.x - a.x, b.y - a.y);
+                const double slope = -(b.y - a.y);
+                const double limit =
+                    -1e-7 * length - (b.x - a.x) * (row - a.y) - (b.y - a.y) * a.x;
+                if (slope > 0.0)
+                    left = std::max(left, limit / slope);
+                else if (slope < 0.0)
+                    right = std::min(right, limit / slope);
+                else if (limit > 0.0)
+                    empty = true;
+            }
+            if (empty) continue;
+            const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(std::ceil(left));
+            const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(std::floor(right));
+            if (first > last) continue;
+
+            const float row_x = static_cast<float>(bx * row + cx);
+            const float row_y = static_cast<float>(by * row + cy);
+            const float step_x = static_cast<float>(ax), step_y = static_cast<float>(ay);
+            T* target = output + (row * width + first) * channels;
+            // Inside the image with a margin the four taps need no checks.
+            const double x_a = ax * first + bx * row + cx, x_b = ax * last + bx * row + cx;
+            const double y_a = ay * first + by * row + cy, y_b = ay * last + by * row + cy;
+            const bool interior = width >= 2 && height >= 2 && std::min(x_a, x_b) >= 0.0 &&
+                                  std::max(x_a, x_b) < width - 1 && std::min(y_a, y_b) >= 0.0 &&
+                                  std::max(y_a, y_b) < height - 1;
+            if (interior) {
+                for (std::ptrdiff_t column = first; column <= last; ++column) {
+                    const float x = row_x + step_x * column, y = row_y + step_y * column;
+                    // Rounding can push a coordinate a hair past the margin:
+                    // clamp the tap so the reads stay inside.
+                    const std::ptrdiff_t x0 = std::min<std::ptrdiff_t>(
+                        std::max<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(x), 0), width - 2);
+                    const std::ptrdiff_t y0 = std::min<std::ptrdiff_t>(
+                        std::max<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(y), 0), height - 2);
+                    const float fx = x - x0, fy = y - y0;
+                    const T* p00 = input + (y0 * width + x0) * channels;
+                    const T* p10 = p00 + width * channels;
+                    for (std::ptrdiff_t c = 0; c < channels; ++c) {
+                        const float v00 = p00[c], v01 = p00[c + channels];
+                        const float v10 = p10[c], v11 = p10[c + channels];
+                        const float top = v00 + fx * (v01 - v00);
+                        const float bottom = v10 + fx * (v11 - v10);
+                        store(target + c, top + fy * (bottom - top));
+                    }
+                    target += channels;
+                }
+            } else {
+                for (std::ptrdiff_t column = first; column <= last; ++column) {
+                    const float x = row_x + step_x * column, y = row_y + step_y * column;
+                    for (std::ptrdiff_t c = 0; c < channels; ++c)
+                        store(target + c,
+                              sample_checked(input, height, width, channels, c, x, y, fill));
+                    target += channels;
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+template <typename T>
+void warp_piecewise_affine(const Batch<const T>& input, const Batch<T>& output,
+                           const double* source, const double* destination,
+                           std::ptrdiff_t point_sets, int count, float fill) {
+    parallel_for(input.count, [&](std::ptrdiff_t n) {
+        const std::ptrdiff_t set = point_sets == 1 ? 0 : n;
+        const double* src = source + set * count * 2;
+        const double* dst = destination + set * count * 2;
+        const T* in = input.image(n);
+        T* out = output.image(n);
+        switch (input.channels) {
+            case 1:
+                warp_image<T, 1>(in, out, input.height, input.width, 1, src, dst, count, fill);
+                break;
+            case 3:
+                warp_image<T, 3>(in, out, input.height, input.width, 3, src, dst, count, fill);
+                break;
+            default:
+                warp_image<T, 0>(in, out, input.height, input.width, input.channels, src, dst,
+                                 count, fill);
+        }
+    });
+}
+
+template void warp_piecewise_affine<float>(const Batch<const float>&, const Batch<float>&,
+                                           const double*, const double*, std::ptrdiff_t, int,
+                                           float);
+template void warp_piecewise_affine<std::uint8_t>(const Batch<const std::uint8_t>&,
+                                                  const Batch<std::uint8_t>&, const double*,
+                                                  const double*, std::ptrdiff_t, int, float);
+
+}  // namespace fxr
