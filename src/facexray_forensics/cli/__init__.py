@@ -36,3 +36,12 @@ main.add_command(scan)
 from facexray_forensics.cli.verify_log import verify_log  # noqa: E402
 
 main.add_command(verify_log)
+
+from facexray_forensics.cli.train import train_command  # noqa: E402
+
+main.add_command(train_command)
+
+from facexray_forensics.cli.evaluate import evaluate_command, split_command  # noqa: E402
+
+main.add_command(evaluate_command)
+main.add_command(split_command)

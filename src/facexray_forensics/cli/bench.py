@@ -20,3 +20,28 @@ def emit(result: dict, as_json: bool) -> None:
     else:
         for key, value in result.items():
             click.echo(f"{key:>20}: {value}")
+
+
+@bench.command("train")
+@click.option("--model", default="hrnet_w18", show_default=True, help="Registry name of the model.")
+@click.option("--batch", default=32, show_default=True, help="Samples per step.")
+@click.option("--size", default=256, show_default=True, help="Image side in pixels.")
+@click.option("--steps", default=10, show_default=True, help="Timed steps.")
+@click.option("--warmup", default=3, show_default=True, help="Untimed steps first.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--no-bf16", is_flag=True, help="Train in float32 (bf16 autocast is used on CUDA otherwise).")
+@click.option("--no-channels-last", is_flag=True, help="Keep NCHW memory layout on CUDA.")
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile the model.")
+@click.option("--compile-mode", default="default", show_default=True, help="torch.compile mode, e.g. reduce-overhead.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_train(model, batch, size, steps, warmup, device, no_bf16, no_channels_last, compile_, compile_mode, as_json):
+    """Training samples per second on synthetic blends made on the device.
+
+    Example: fxr-forensic bench train --batch 32 --size 256 --json
+    """
+    from facexray_forensics.train.bench import run
+
+    emit(
+        run(model, batch, size, steps, warmup, device, not no_bf16, not no_channels_last, compile_, compile_mode),
+        as_json,
+    )

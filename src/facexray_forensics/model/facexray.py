@@ -32,6 +32,9 @@ class FaceXray(nn.Module):
         self.backbone = HRNet(width)
         self.xray_head = nn.Conv2d(sum(self.backbone.feature_info.channels()), 1, kernel_size=1)
         self.class_head = nn.Linear(1, 2)
+        # Start from a flat X-ray of 0.5: the random backbone's large features would otherwise saturate the sigmoid.
+        nn.init.zeros_(self.xray_head.weight)
+        nn.init.zeros_(self.xray_head.bias)
         # Not persistent: fixed constants, kept out of weights files and checkpoints.
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)

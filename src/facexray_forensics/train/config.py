@@ -1,0 +1,129 @@
+"""Training configuration, read from a TOML file (see training/configs/).
+
+Every key has a default here; a file overrides what it names, and an unknown
+section or key is an error, so a typo never silently trains something else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class ModelConfig:
+    name: str = "hrnet_w18"
+    init: str = ""  # a local ImageNet HRNet checkpoint to warm-start the backbone from; "" for none
+    freeze_backbone_steps: int = 0  # train only the heads for this many first steps
+
+
+@dataclass
+class DataConfig:
+    source: str = "synthetic"  # "synthetic" (built-in blends of random textures) or "bi" (the BI sampler)
+    index: str = ""  # face index directory, for source "bi"
+    image_size: int = 256
+    seed: int = 0
+
+
+@dataclass
+class LossConfig:
+    xray_weight: float = 100.0  # λ in λ·BCE(X-ray) + CE(class)
+
+
+@dataclass
+class OptimConfig:
+    learning_rate: float = 2e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    total_steps: int = 1000
+    decay_fraction: float = 0.25  # the learning rate falls linearly to 0 over this last share of the steps
+
+
+@dataclass
+class RunConfig:
+    batch_size: int = 32  # per process
+    device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
+    bf16: bool = True  # bf16 autocast, on CUDA (and on the CPU with cpu_too)
+    channels_last: bool = True  # on CUDA (and on the CPU with cpu_too)
+    cpu_too: bool = False  # apply bf16 and channels_last on the CPU as well (tests exercise the CUDA path)
+    compile: bool = False  # torch.compile the model (CUDA graphs with compile_mode "reduce-overhead")
+    compile_mode: str = "default"
+    checkpoint_dir: str = "runs/default"
+    checkpoint_every: int = 500
+    log_every: int = 50
+    seed: int = 0  # model initialisation
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        """Raise ValueError for settings that cannot train."""
+        from facexray_forensics.model.registry import list_models
+
+        if self.model.name not in list_models():
+            raise ValueError(f"model.name {self.model.name!r} is not one of {list_models()}")
+        if self.data.source not in ("synthetic", "bi"):
+            raise ValueError(f"data.source must be 'synthetic' or 'bi', got {self.data.source!r}")
+        if self.data.image_size < 32 or self.data.image_size % 32:
+            raise ValueError(f"data.image_size must be a multiple of 32, got {self.data.image_size}")
+        if self.optim.total_steps < 1 or not 0.0 <= self.optim.decay_fraction <= 1.0:
+            raise ValueError("optim.total_steps must be >= 1 and optim.decay_fraction in [0, 1]")
+        if self.optim.learning_rate <= 0 or self.run.batch_size < 1:
+            raise ValueError("optim.learning_rate must be > 0 and run.batch_size >= 1")
+        if self.run.checkpoint_every < 1 or self.run.log_every < 1:
+            raise ValueError("run.checkpoint_every and run.log_every must be >= 1")
+
+
+def _section(cls, values: dict, name: str):
+    if not isinstance(values, dict):
+        raise ValueError(f"[{name}] must be a table")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ValueError(f"unknown key(s) in [{name}]: {', '.join(sorted(unknown))}")
+    converted = {}
+    for key, value in values.items():
+        default = getattr(cls(), key)
+        if isinstance(default, tuple):
+            value = tuple(value)
+        elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if type(value) is not type(default):
+            raise ValueError(f"[{name}] {key} must be {type(default).__name__}, got {value!r}")
+        converted[key] = value
+    return cls(**converted)
+
+
+def config_from_dict(data: dict) -> TrainConfig:
+    """Build and validate a config from a parsed TOML document."""
+    sections = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    unknown = set(data) - set(sections)
+    if unknown:
+        raise ValueError(f"unknown section(s): {', '.join(sorted(unknown))}")
+    classes = {"model": ModelConfig, "data": DataConfig, "loss": LossConfig, "optim": OptimConfig, "run": RunConfig}
+    config = TrainConfig(**{name: _section(cls, data.get(name, {}), name) for name, cls in classes.items()})
+    config.validate()
+    return config
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """Read a TOML training config. Relative paths in it stay relative to the working directory."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"config file {path} does not exist")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path}: {error}") from error
+    return config_from_dict(data)

@@ -1,0 +1,338 @@
+"""The training loop of the paper (§4): λ·BCE(X-ray) + CE(class), Adam, linear decay over the last quarter.
+
+Runs in time-bounded chunks: ``train(config, max_minutes=...)`` resumes from
+``<checkpoint_dir>/latest.pt`` when it exists, trains until the step budget,
+the time budget or ``max_steps`` is spent, and leaves a checkpoint from which
+the next call continues exactly (same next batch, same next loss).
+
+Under ``torchrun`` (WORLD_SIZE > 1) each process trains on its own data
+stream (seeded by rank) with DistributedDataParallel: NCCL on CUDA, gloo on
+CPU. ``run.batch_size`` is per process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from facexray_forensics.model.facexray import FaceXray
+from facexray_forensics.model.registry import create
+from facexray_forensics.train.checkpoint import LATEST, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from facexray_forensics.train.config import TrainConfig
+from facexray_forensics.train.data import BatchSource, SyntheticBlends
+
+
+def face_xray_loss(
+    xray_logits: torch.Tensor,
+    class_logits: torch.Tensor,
+    xray_target: torch.Tensor,
+    labels: torch.Tensor,
+    xray_weight: float = 100.0,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Paper Eq. 3–5: ``λ·BCE(X-ray) + CE(class)``.
+
+    The BCE is the mean over pixels (a sum, as Eq. 4 is written, would scale
+    with the image size and make λ meaningless), computed from logits in
+    float32 so bf16 autocast cannot make it overflow.
+    """
+    bce = F.binary_cross_entropy_with_logits(xray_logits.float(), xray_target.float())
+    ce = F.cross_entropy(class_logits.float(), labels)
+    return xray_weight * bce + ce, {"bce": bce.detach(), "ce": ce.detach()}
+
+
+def learning_rate_factor(total_steps: int, decay_fraction: float):
+    """Multiplier of the base rate at a step: 1, then linear to 0 over the last ``decay_fraction`` of the steps."""
+    decay_steps = max(1, round(total_steps * decay_fraction)) if decay_fraction > 0 else 0
+    decay_start = total_steps - decay_steps
+
+    def factor(step: int) -> float:
+        if decay_steps == 0 or step < decay_start:
+            return 1.0
+        return max(0.0, (total_steps - step) / decay_steps)
+
+    return factor
+
+
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    """"auto" picks this process's CUDA device when there is one, else the CPU."""
+    if name == "auto":
+        return torch.device(f"cuda:{local_rank}") if torch.cuda.is_available() else torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} requested but CUDA is not available")
+    return device
+
+
+class _LogitsModule(nn.Module):
+    """Expose ``forward_logits`` as ``forward``, so DDP and torch.compile wrap the training path."""
+
+    def __init__(self, model: FaceXray) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.forward_logits(x)
+
+
+class TrainStep:
+    """One optimisation step, shared by the loop and the throughput benchmark.
+
+    ``bf16`` and ``channels_last`` apply on CUDA, and on the CPU too when
+    ``cpu_too`` is set (so tests can exercise them). ``network`` is what runs
+    the forward pass: the model itself, its DDP wrapper, or a compiled module.
+    """
+
+    def __init__(
+        self,
+        model: FaceXray,
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        device: torch.device,
+        xray_weight: float,
+        bf16: bool,
+        channels_last: bool,
+        network: nn.Module | None = None,
+    ) -> None:
+        self.model = model
+        self.network = network if network is not None else _LogitsModule(model)
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.device = device
+        self.xray_weight = xray_weight
+        self.bf16 = bf16
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def __call__(self, batch, freeze_backbone: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        image, xray, label = (t.to(self.device, non_blocking=True) for t in batch)
+        image = image.contiguous(memory_format=self.memory_format)
+        self.model.train()
+        if freeze_backbone:
+            self.model.backbone.eval()  # keep the warm-start BN statistics too
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else nullcontext()
+        with autocast:
+            xray_logits, class_logits = self.network(image)
+        loss, parts = face_xray_loss(xray_logits, class_logits, xray, label, self.xray_weight)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if freeze_backbone:
+            # Adam skips parameters without a gradient, so the backbone stays exactly as warm-started.
+            for parameter in self.model.backbone.parameters():
+                parameter.grad = None
+        self.optimizer.step()
+        self.scheduler.step()
+        return loss.detach(), parts
+
+
+def build_step(config: TrainConfig, device: torch.device, distributed: bool = False) -> TrainStep:
+    """Model, optimiser, scheduler and the wrappers the config asks for, ready to step."""
+    torch.manual_seed(config.run.seed)
+    model = create(config.model.name, init=config.model.init or None).to(device)
+    if hasattr(model, "init_report"):
+        print(model.init_report.summary(), file=sys.stderr)
+    fast = device.type == "cuda" or config.run.cpu_too
+    channels_last = config.run.channels_last and fast
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=config.optim.learning_rate, betas=config.optim.betas, weight_decay=config.optim.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, learning_rate_factor(config.optim.total_steps, config.optim.decay_fraction)
+    )
+    network: nn.Module = _LogitsModule(model)
+    if distributed:
+        network = nn.parallel.DistributedDataParallel(
+            network,
+            device_ids=[device.index] if device.type == "cuda" else None,
+            # Frozen-backbone steps still compute backbone gradients, so every parameter is used.
+            find_unused_parameters=False,
+        )
+    if config.run.compile:
+        network = torch.compile(network, mode=config.run.compile_mode)
+    return TrainStep(model, optimizer, scheduler, device, config.loss.xray_weight, config.run.bf16 and fast, channels_last, network)
+
+
+def make_source(config: TrainConfig, rank: int, device: torch.device) -> BatchSource:
+    """The batch source a config names, seeded per process."""
+    seed = config.data.seed + 7919 * rank
+    if config.data.source == "synthetic":
+        return SyntheticBlends(config.run.batch_size, config.data.image_size, seed, device)
+    raise ValueError(
+        "data.source 'bi' needs the BI sampler of facexray_forensics.blending, which this checkout does not provide yet; "
+        "pass a BatchSource to train() or use data.source = 'synthetic'"
+    )
+
+
+@dataclass
+class TrainResult:
+    """What one chunk did."""
+
+    step: int  # steps completed in total, over all chunks
+    finished: bool  # the step budget is spent
+    losses: list[float] = field(default_factory=list)  # this process's loss at each step of this chunk
+    checkpoint: Path | None = None
+    seconds: float = 0.0
+    samples_per_s: float = 0.0  # over all processes
+
+
+@dataclass
+class _Distributed:
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    @classmethod
+    def from_environment(cls) -> _Distributed:
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        return cls(int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0")), world_size)
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+
+def train(
+    config: TrainConfig,
+    source: BatchSource | None = None,
+    max_minutes: float | None = None,
+    max_steps: int | None = None,
+    resume: bool = True,
+    progress: bool = True,
+) -> TrainResult:
+    """Train one chunk; see the module docstring. Returns what the chunk did."""
+    config.validate()
+    world = _Distributed.from_environment()
+    device = resolve_device(config.run.device, world.local_rank)
+    if world.enabled and not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    step_fn = build_step(config, device, world.enabled)
+    source = source if source is not None else make_source(config, world.rank, device)
+    directory = Path(config.run.checkpoint_dir)
+    step = 0
+    if resume and (directory / LATEST).is_file():
+        step = _resume(directory / LATEST, config, step_fn, source, world)
+    losses: list[torch.Tensor] = []
+    started = time.monotonic()
+    budget = None if max_minutes is None else max_minutes * 60.0
+    chunk_steps = 0
+    checkpoint = None
+    bar = None
+    if progress and world.rank == 0:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.optim.total_steps, initial=step, desc="train", unit="step", file=sys.stderr)
+    batches = iter(source)
+    try:
+        while step < config.optim.total_steps:
+            if max_steps is not None and chunk_steps >= max_steps:
+                break
+            elapsed = time.monotonic() - started
+            # Stop when one more step (at the mean pace so far, with margin) would overrun the budget.
+            overrun = budget is not None and chunk_steps > 0 and elapsed + 2.0 * elapsed / chunk_steps > budget
+            if _any_rank(overrun, world, device):
+                break
+            batch = next(batches)
+            loss, parts = step_fn(batch, freeze_backbone=step < config.model.freeze_backbone_steps)
+            losses.append(loss)
+            step += 1
+            chunk_steps += 1
+            if bar is not None:
+                bar.update(1)
+            if step % config.run.log_every == 0 and world.rank == 0:
+                _log(directory, step, loss, parts, step_fn, config, chunk_steps, time.monotonic() - started, world, bar)
+            if step % config.run.checkpoint_every == 0:
+                checkpoint = _save(directory, config, step, step_fn, source, world)
+    finally:
+        if bar is not None:
+            bar.close()
+    if chunk_steps and (checkpoint is None or step % config.run.checkpoint_every):
+        checkpoint = _save(directory, config, step, step_fn, source, world)
+    seconds = time.monotonic() - started
+    rate = chunk_steps * config.run.batch_size * world.world_size / seconds if seconds > 0 else 0.0
+    return TrainResult(
+        step=step,
+        finished=step >= config.optim.total_steps,
+        losses=[float(v) for v in losses],
+        checkpoint=checkpoint,
+        seconds=seconds,
+        samples_per_s=rate,
+    )
+
+
+def _any_rank(flag: bool, world: _Distributed, device: torch.device) -> bool:
+    if not world.enabled:
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
+def _log(directory, step, loss, parts, step_fn, config, chunk_steps, seconds, world, bar) -> None:
+    record = {
+        "step": step,
+        "loss": float(loss),
+        "bce": float(parts["bce"]),
+        "ce": float(parts["ce"]),
+        "learning_rate": step_fn.scheduler.get_last_lr()[0],
+        "samples_per_s": chunk_steps * config.run.batch_size * world.world_size / max(seconds, 1e-9),
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / "log.jsonl", "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+    if bar is not None:
+        bar.set_postfix(loss=f"{record['loss']:.4f}", lr=f"{record['learning_rate']:.2e}")
+
+
+def _save(directory: Path, config: TrainConfig, step: int, step_fn: TrainStep, source, world: _Distributed) -> Path:
+    own = {"rng": capture_rng(), "source": source.state_dict()}
+    if world.enabled:
+        ranks: list = [None] * world.world_size
+        dist.all_gather_object(ranks, own)
+    else:
+        ranks = [own]
+    path = directory / LATEST
+    if world.rank == 0:
+        save_checkpoint(
+            path,
+            {
+                "step": step,
+                "config": config.to_dict(),
+                "world_size": world.world_size,
+                "model": step_fn.model.state_dict(),
+                "optimizer": step_fn.optimizer.state_dict(),
+                "scheduler": step_fn.scheduler.state_dict(),
+                "ranks": ranks,
+            },
+        )
+    if world.enabled:
+        dist.barrier()
+    return path
+
+
+def _resume(path: Path, config: TrainConfig, step_fn: TrainStep, source, world: _Distributed) -> int:
+    payload = load_checkpoint(path)
+    saved = payload["config"]
+    if saved["model"]["name"] != config.model.name or saved["run"]["batch_size"] != config.run.batch_size:
+        raise ValueError(f"{path} was made with model {saved['model']['name']} and batch {saved['run']['batch_size']}; "
+                         f"this config has {config.model.name} and {config.run.batch_size}")
+    if payload["world_size"] != world.world_size:
+        raise ValueError(f"{path} was made by {payload['world_size']} processes; resume it with as many, not {world.world_size}")
+    step_fn.model.load_state_dict(payload["model"])
+    step_fn.optimizer.load_state_dict(payload["optimizer"])
+    step_fn.scheduler.load_state_dict(payload["scheduler"])
+    own = payload["ranks"][world.rank]
+    source.load_state_dict(own["source"])
+    restore_rng(own["rng"])
+    return int(payload["step"])
