@@ -98,6 +98,10 @@ class Finding:
     status: Status | None = None
     reason: str | None = None
     faces: list[FaceResult] = field(default_factory=list)
+    # The item's score and band when the plugin aggregates its faces otherwise than
+    # by their maximum (a video: the maximum over face tracks). None: the maximum over faces.
+    score: float | None = None
+    band: Band | None = None
     # Working values handed to later plugins of the same item (e.g. aligned face
     # crops as arrays). Never rendered; the scan drops them once all plugins ran.
     data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)

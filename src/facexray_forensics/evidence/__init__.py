@@ -16,6 +16,7 @@ from typing import Protocol
 from facexray_forensics.evidence.decode import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
+    DEFAULT_VIDEO_FRAMES,
     FRAME_DECODERS,
     DecodeError,
     DecodeLimits,
@@ -46,6 +47,7 @@ class ItemSource(Protocol):
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_PIXELS",
+    "DEFAULT_VIDEO_FRAMES",
     "FRAME_DECODERS",
     "HASH_ALGORITHMS",
     "HEADER_SIZE",

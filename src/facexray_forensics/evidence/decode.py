@@ -1,9 +1,10 @@
 """Frames from items, with limits checked before any pixel is decoded.
 
-One frame decoder per item kind (:data:`FRAME_DECODERS`); the still-image
-decoder lives here and a video decoder joins it for issue 8. A decoder
-raises :class:`DecodeError`, whose ``status`` is the item's recorded outcome
-(unreadable, unsupported, too large), never a crash.
+One frame decoder per item kind (:data:`FRAME_DECODERS`): still images here,
+videos by :mod:`facexray_forensics.evidence.video`. A decoder raises
+:class:`DecodeError`, whose ``status`` is the item's recorded outcome
+(unreadable, unsupported, too large), never a crash, and may fill a ``notes``
+dict with what it learned about the item's stream.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facexray_forensics.evidence.video import DEFAULT_FRAME_COUNT as DEFAULT_VIDEO_FRAMES
+from facexray_forensics.evidence.video import FrameTooLarge, sample_video
 from facexray_forensics.records import Frame, Item, Status
 
 #: Defaults of ``--max-bytes`` and ``--max-pixels``.
@@ -24,13 +27,14 @@ DEFAULT_MAX_PIXELS = 100_000_000
 
 @dataclass(frozen=True)
 class DecodeLimits:
-    """What a decoder may take on: bytes read and pixels decoded per frame."""
+    """What a decoder may take on: bytes read and pixels decoded per frame, frames per video."""
 
     max_bytes: int = DEFAULT_MAX_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
+    video_frames: int = DEFAULT_VIDEO_FRAMES
 
     def __post_init__(self) -> None:
-        if self.max_bytes <= 0 or self.max_pixels <= 0:
+        if self.max_bytes <= 0 or self.max_pixels <= 0 or self.video_frames <= 0:
             raise ValueError("decode limits must be positive")
 
 
@@ -43,7 +47,7 @@ class DecodeError(Exception):
         self.reason = reason
 
 
-FrameDecoder = Callable[[Item, DecodeLimits], Iterator[Frame]]
+FrameDecoder = Callable[[Item, DecodeLimits, dict], Iterator[Frame]]
 
 _PILLOW_MIMES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"}
 
@@ -65,7 +69,7 @@ def _to_rgb(image) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
 
 
-def decode_still_image(item: Item, limits: DecodeLimits) -> Iterator[Frame]:
+def decode_still_image(item: Item, limits: DecodeLimits, notes: dict) -> Iterator[Frame]:
     """Decode a still image (the first frame of an animated GIF, WebP or TIFF).
 
     The declared size is read from the header first: more than
@@ -98,6 +102,7 @@ def decode_still_image(item: Item, limits: DecodeLimits) -> Iterator[Frame]:
         except Exception as error:  # Pillow raises several kinds on a bad header
             raise DecodeError(Status.UNREADABLE, f"bad header: {type(error).__name__}: {error}") from error
         width, height = image.size
+        notes.update(format=image.format, mode=image.mode)
         if width <= 0 or height <= 0:
             raise DecodeError(Status.UNREADABLE, f"declared size {width}×{height}")
         if width * height > limits.max_pixels:
@@ -116,16 +121,37 @@ def decode_still_image(item: Item, limits: DecodeLimits) -> Iterator[Frame]:
     yield Frame(pixels=pixels, index=0, timestamp=None)
 
 
-#: Frame decoder per item kind. Issue 8 adds "video".
-FRAME_DECODERS: dict[str, FrameDecoder] = {"image": decode_still_image}
+def decode_video(item: Item, limits: DecodeLimits, notes: dict) -> Iterator[Frame]:
+    """``limits.video_frames`` frames spread evenly over the video's running time.
+
+    Streamed from ``item.open()`` (no copy, so no byte limit applies); each
+    picture is held to ``limits.max_pixels``. ``notes`` gets the stream's
+    description (codec, size, rotation, duration, timestamps, problems).
+    """
+    try:
+        yield from sample_video(item.open, limits.video_frames, limits.max_pixels, notes)
+    except FrameTooLarge as error:
+        raise DecodeError(Status.TOO_LARGE, str(error)) from error
+    except ValueError as error:
+        raise DecodeError(Status.UNREADABLE, str(error)) from error
+    except OSError as error:
+        raise DecodeError(Status.UNREADABLE, f"cannot read: {error.strerror or error}") from error
 
 
-def decode_frames(item: Item, limits: DecodeLimits) -> Iterator[Frame]:
-    """The frames of ``item``, by the decoder of its kind; DecodeError when there is none."""
+#: Frame decoder per item kind.
+FRAME_DECODERS: dict[str, FrameDecoder] = {"image": decode_still_image, "video": decode_video}
+
+
+def decode_frames(item: Item, limits: DecodeLimits, notes: dict | None = None) -> Iterator[Frame]:
+    """The frames of ``item``, by the decoder of its kind; DecodeError when there is none.
+
+    ``notes``, when given, is filled by the decoder with what it learns about
+    the item's stream (see :data:`FRAME_DECODERS`).
+    """
     decoder = FRAME_DECODERS.get(item.kind)
     if decoder is None:
         raise DecodeError(Status.UNSUPPORTED, unsupported_reason(item))
-    return decoder(item, limits)
+    return decoder(item, limits, {} if notes is None else notes)
 
 
 def unsupported_reason(item: Item) -> str:
@@ -139,6 +165,6 @@ def unsupported_reason(item: Item) -> str:
         return f"cannot open: {item.origin['open_error']}"
     if item.size == 0:
         return "empty file (0 bytes)"
-    if item.kind in ("video", "disk_image"):
+    if item.kind == "disk_image":
         return f"{item.mime}: {item.kind.replace('_', ' ')}s are not analysed by this version"
     return "not a recognised image type"

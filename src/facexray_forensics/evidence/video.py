@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import numpy as np
@@ -31,38 +30,8 @@ from facexray_forensics.records import Frame
 #: video; fewer miss short forged stretches, more cost time linearly.
 DEFAULT_FRAME_COUNT = 32
 
-#: Largest decoded picture accepted (pixels), a guard against absurd dimensions.
-MAX_PIXELS = 8192 * 8192
-
-
-@dataclass
-class VideoSample:
-    """The sampled frames of one video and what is known about the stream."""
-
-    frames: list[Frame] = field(repr=False)
-    codec: str
-    width: int  # as displayed, after rotation
-    height: int
-    rotation: int  # counter-clockwise degrees applied from the display matrix
-    duration: float | None  # seconds
-    average_rate: float | None  # frames per second, averaged over the stream
-    frame_count: int | None  # frames in the stream when the container says
-    problems: list[str] = field(default_factory=list)
-
-    def metadata(self) -> dict:
-        """The stream description as plain values, for a finding."""
-        return {
-            "codec": self.codec,
-            "width": self.width,
-            "height": self.height,
-            "rotation": self.rotation,
-            "duration_s": self.duration,
-            "average_rate": self.average_rate,
-            "frame_count": self.frame_count,
-            "frames_sampled": len(self.frames),
-            "timestamps": [frame.timestamp for frame in self.frames],
-            "problems": list(self.problems),
-        }
+class FrameTooLarge(ValueError):
+    """The video's pictures are larger than the pixel limit."""
 
 
 def target_times(start: float, duration: float, count: int) -> list[float]:
@@ -185,51 +154,72 @@ def _key_frame_times(container, stream) -> tuple[list[float], float | None]:
     return sorted(keys), end
 
 
-def sample_video(open_stream: Callable[[], BinaryIO], count: int = DEFAULT_FRAME_COUNT) -> VideoSample:
-    """Decode ``count`` frames evenly spaced in presentation time.
+def sample_video(
+    open_stream: Callable[[], BinaryIO],
+    count: int = DEFAULT_FRAME_COUNT,
+    max_pixels: int | None = None,
+    notes: dict | None = None,
+) -> Iterator[Frame]:
+    """Yield ``count`` frames evenly spaced in presentation time, in time order.
 
     ``open_stream`` returns a fresh readable, seekable binary stream (an
     ``Item.open``). Frames are RGB uint8, turned upright by the display
-    matrix, with ``timestamp`` in seconds from the start of the stream and
-    ``index`` the sample number. Raises ValueError when the data is not a
-    video or no frame decodes.
+    matrix, with ``timestamp`` in seconds and ``index`` the sample number
+    (repeats are dropped when the video has fewer frames than ``count``).
+    ``notes``, when given, is filled with the stream's description: codec,
+    displayed size, rotation, duration, average rate, frame count, the
+    sampled timestamps and any problems met. Raises ValueError when the data
+    is not a video or no frame decodes, :class:`FrameTooLarge` when a
+    picture has more than ``max_pixels`` pixels.
     """
     import av
 
     if count < 1:
         raise ValueError(f"frame count must be at least 1, got {count}")
+    notes = {} if notes is None else notes
     with open_stream() as raw:
         try:
             container = av.open(raw, mode="r")
         except (av.error.FFmpegError, UnicodeDecodeError) as error:
             raise ValueError(f"not a readable video: {error}") from error
         try:
-            return _sample(container, count)
+            yield from _sample(container, count, max_pixels, notes)
         finally:
             container.close()
 
 
-def _sample(container, count: int) -> VideoSample:
+def _sample(container, count: int, max_pixels: int | None, notes: dict) -> Iterator[Frame]:
     if not container.streams.video:
         raise ValueError("no video stream in the container")
     stream = container.streams.video[0]
     stream.thread_type = "AUTO"
-    if stream.codec_context.width * stream.codec_context.height > MAX_PIXELS:
-        raise ValueError(f"video frame too large: {stream.codec_context.width}x{stream.codec_context.height}")
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if max_pixels is not None and width * height > max_pixels:
+        raise FrameTooLarge(f"{width}×{height} = {width * height} pixels a frame, over the limit of {max_pixels}")
     base = stream.time_base
     start = float((stream.start_time or 0) * base)
     keys, end = _key_frame_times(container, stream)
-    reader = _Reader(container, stream)
     if end is None or end <= start:
         raise ValueError("no timed video packets: the stream is empty or broken")
+    reader = _Reader(container, stream)
+    rate = stream.average_rate
+    timestamps: list[float] = []
+    notes.update(
+        codec=stream.codec_context.name,
+        width=width,
+        height=height,
+        rotation=0,
+        duration_s=end - start,
+        average_rate=float(rate) if rate else None,
+        frame_count=stream.frames or None,
+        timestamps=timestamps,
+        problems=reader.problems,
+    )
     targets = target_times(start, end - start, count)
-
-    frames: list[Frame] = []
-    rotation = 0
     stalled = False  # the decoder ran dry; only a seek can go on
     sequential = False  # seeking proved unreliable: decode on from the start instead
     for target in targets:
-        if frames and target <= reader.position:
+        if timestamps and target <= reader.position:
             continue  # the frame already taken covers this time (more targets than frames)
         key = _last_at_or_before(keys, target)
         if not sequential and (stalled or reader.position is None or (key is not None and key > reader.position)):
@@ -245,25 +235,13 @@ def _sample(container, count: int) -> VideoSample:
             continue
         rotation = int(frame.rotation or 0)
         pixels = _rotate(frame.to_ndarray(format="rgb24"), rotation)
-        frames.append(Frame(pixels=pixels, index=len(frames), timestamp=reader.position))
+        notes.update(rotation=rotation, height=pixels.shape[0], width=pixels.shape[1])
+        timestamps.append(reader.position)
+        yield Frame(pixels=pixels, index=len(timestamps) - 1, timestamp=reader.position)
     if stalled:
         reader.problems.append(f"no frame at or after {targets[-1]:.3f}s: the stream ends or breaks early")
-    if not frames:
-        detail = "; ".join(reader.problems) or "no frame decoded"
-        raise ValueError(f"no decodable video frame: {detail}")
-    height, width = frames[0].pixels.shape[:2]
-    rate = stream.average_rate
-    return VideoSample(
-        frames=frames,
-        codec=stream.codec_context.name,
-        width=width,
-        height=height,
-        rotation=rotation,
-        duration=None if end is None else end - start,
-        average_rate=float(rate) if rate else None,
-        frame_count=stream.frames or None,
-        problems=reader.problems,
-    )
+    if not timestamps:
+        raise ValueError(f"no decodable video frame: {'; '.join(reader.problems) or 'no frame decoded'}")
 
 
 def _last_at_or_before(times: list[float], target: float) -> float | None:

@@ -18,6 +18,11 @@ class FaceXrayPlugin(Plugin):
     the weights and publishes ``model_sha256`` and ``model_card`` (the card
     without its file list) in ``context.resources`` for the custody log and
     the report.
+
+    A video's faces are joined into tracks across its sampled frames and each
+    track is scored robustly (:mod:`facexray_forensics.scoring.tracks`); the
+    video's score is the best track's, stated on the finding, and each face
+    carries its track number.
     """
 
     name = "face_xray"
@@ -49,7 +54,7 @@ class FaceXrayPlugin(Plugin):
             xrays, probabilities = self.predictor.predict(np.stack(crops))
         position = 0
         findings = []
-        for item_faces in faces:
+        for item, item_faces in zip(items, faces):
             results = []
             for frame_index, timestamp, detected, aligned in item_faces:
                 probability = float(probabilities[position])
@@ -67,13 +72,25 @@ class FaceXrayPlugin(Plugin):
                 )
                 position += 1
             best = max((face.score for face in results), default=None)
-            findings.append(
-                Finding(
-                    self.name,
-                    self.version,
-                    values={"faces_scored": len(results), "max_probability": best},
-                    status=Status.SCORED,
-                    faces=results,
-                )
+            finding = Finding(
+                self.name,
+                self.version,
+                values={"faces_scored": len(results), "max_probability": best},
+                status=Status.SCORED,
+                faces=results,
             )
+            if item.kind == "video" and results:
+                self._score_video(finding)
+            findings.append(finding)
         return findings
+
+    def _score_video(self, finding: Finding) -> None:
+        from facexray_forensics.scoring import assign_tracks, score_tracks, video_score
+
+        faces = finding.faces
+        for face, track in zip(faces, assign_tracks([face.frame_index for face in faces], [face.box for face in faces])):
+            face.track = track
+        tracks = score_tracks([face.track for face in faces], [face.score for face in faces], [face.timestamp for face in faces])
+        finding.score = video_score(tracks)
+        finding.band = self.predictor.band(finding.score)
+        finding.values["tracks"] = [track.as_dict() for track in tracks]

@@ -5,7 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from facexray_forensics.evidence import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DecodeError, DecodeLimits, decode_frames
+from facexray_forensics.evidence import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_VIDEO_FRAMES,
+    DecodeError,
+    DecodeLimits,
+    decode_frames,
+)
 from facexray_forensics.plugins import Plugin, ScanContext
 from facexray_forensics.records import Finding, Item, Status
 
@@ -17,10 +24,13 @@ CROP_SIZE = 256
 class FacesPlugin(Plugin):
     """Decode each item's frames and find its faces.
 
-    Settings: ``max_bytes``, ``max_pixels`` (decoding limits), ``min_face``
-    (pixels) and ``detector`` ("hog" or "cnn"). The finding's values count
-    frames and faces; ``data["faces"]`` hands the aligned crops to the face
-    X-ray plugin as ``(frame_index, timestamp, DetectedFace, AlignedFace)``;
+    Settings: ``max_bytes``, ``max_pixels`` (decoding limits), ``video_frames``
+    (frames sampled per video), ``min_face`` (pixels) and ``detector`` ("hog"
+    or "cnn"). The finding's values count frames and faces, and carry the
+    decoder's notes on the stream under ``stream`` (for a video: codec,
+    duration, rotation, sampled timestamps, problems); ``data["faces"]``
+    hands the aligned crops to the face X-ray plugin as
+    ``(frame_index, timestamp, DetectedFace, AlignedFace)``;
     ``data["seconds"]`` times decoding, detection (with landmarks) and alignment.
     """
 
@@ -36,7 +46,9 @@ class FacesPlugin(Plugin):
 
         settings = context.settings
         self.limits = DecodeLimits(
-            int(settings.get("max_bytes", DEFAULT_MAX_BYTES)), int(settings.get("max_pixels", DEFAULT_MAX_PIXELS))
+            int(settings.get("max_bytes", DEFAULT_MAX_BYTES)),
+            int(settings.get("max_pixels", DEFAULT_MAX_PIXELS)),
+            int(settings.get("video_frames", DEFAULT_VIDEO_FRAMES)),
         )
         self.min_face = int(settings.get("min_face", DEFAULT_MIN_FACE))
         if self.min_face < 8:
@@ -48,12 +60,12 @@ class FacesPlugin(Plugin):
 
         seconds = {"decode": 0.0, "detect": 0.0, "align": 0.0}
         finding = Finding(self.name, self.version, data={"faces": [], "seconds": seconds})
-        counts = {"frames": 0, "faces_detected": 0, "faces_too_small": 0}
+        counts = {"frames": 0, "faces_detected": 0, "faces_too_small": 0, "stream": {}}
         finding.values = counts
         frames_too_small = 0
         start = time.perf_counter()
         try:
-            for frame in decode_frames(item, self.limits):
+            for frame in decode_frames(item, self.limits, counts["stream"]):
                 height, width = frame.pixels.shape[:2]
                 counts["frames"] += 1
                 counts.setdefault("width", width)
