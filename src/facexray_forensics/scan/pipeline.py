@@ -32,6 +32,7 @@ from facexray_forensics.custody import CustodyLog, utc_now
 from facexray_forensics.evidence import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
+    DEFAULT_VIDEO_FRAMES,
     DecodeError,
     DecodeLimits,
     FileSource,
@@ -57,6 +58,7 @@ class ScanSettings:
 
     max_bytes: int = DEFAULT_MAX_BYTES
     max_pixels: int = DEFAULT_MAX_PIXELS
+    video_frames: int = DEFAULT_VIDEO_FRAMES
     min_face: int = DEFAULT_MIN_FACE
     detector: str = "hog"
     model_dir: str | None = None
@@ -121,7 +123,7 @@ def check_placement(paths: Sequence[Path], evidence: Sequence[str | os.PathLike]
 def frame_loader(settings: ScanSettings) -> Callable[[ItemReport, int], Any]:
     """A ``frames(item_report, frame_index)`` callable for renderers: decodes the item again,
     read-only and under the scan's limits, exactly as the scan did; None when it cannot."""
-    limits = DecodeLimits(settings.max_bytes, settings.max_pixels)
+    limits = DecodeLimits(settings.max_bytes, settings.max_pixels, settings.video_frames)
 
     def frames(report: ItemReport, frame_index: int):
         if "path" not in report.origin:
@@ -213,7 +215,8 @@ class _Runner:
 
 
 def _item_report(item: Item, findings: dict[str, Finding]) -> ItemReport:
-    """Combine an item's findings: the first decided status wins; the score is the max over faces."""
+    """Combine an item's findings: the first decided status wins; the score is the max over faces,
+    or the aggregate a plugin states (a video's best face track)."""
     hashes = {}
     if HASHING in findings:
         hashes = {key: findings[HASHING].values[key] for key in ("md5", "sha1", "sha256") if key in findings[HASHING].values}
@@ -226,6 +229,10 @@ def _item_report(item: Item, findings: dict[str, Finding]) -> ItemReport:
     else:
         status, reason = Status.UNSUPPORTED, unsupported_reason(item)
     best = max(faces, key=lambda face: face.score, default=None) if status is Status.SCORED else None
+    score, band = (None, None) if best is None else (best.score, best.band)
+    stated = [finding for finding in findings.values() if finding.score is not None]
+    if best is not None and stated:  # a plugin's own aggregate (a video's face tracks) wins
+        score, band = stated[-1].score, stated[-1].band
     for finding in findings.values():
         finding.data = {}
     return ItemReport(
@@ -238,8 +245,8 @@ def _item_report(item: Item, findings: dict[str, Finding]) -> ItemReport:
         reason=reason,
         hashes=hashes,
         hashes_after=None,
-        score=None if best is None else best.score,
-        band=None if best is None else best.band,
+        score=score,
+        band=band,
         findings=findings,
     )
 
