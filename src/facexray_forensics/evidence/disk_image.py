@@ -21,7 +21,7 @@ import hashlib
 import io
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
@@ -417,3 +417,34 @@ class DiskImageSource:
                 open=opener,
                 origin=origin,
             )
+
+
+def image_path(item: Item) -> bytes | None:
+    """The file-system path of an item found by :class:`~facexray_forensics.evidence.files.FileSource`."""
+    if "path_hex" in item.origin:
+        return bytes.fromhex(item.origin["path_hex"])
+    return os.fsencode(item.origin["path"]) if "path" in item.origin else None
+
+
+def expand_disk_images(items: Iterable[Item]) -> Iterator[Item]:
+    """Each item, followed by the files inside it when it is a disk image.
+
+    Only the first segment of an E01 set is opened (it reads the others);
+    an image that cannot be read as a disk passes through unexpanded, and the
+    disk-image plugin records why.
+    """
+    for item in items:
+        yield item
+        path = image_path(item)
+        if item.kind != "disk_image" or path is None or "open_error" in item.origin:
+            continue
+        try:
+            yield from DiskImageSource(path, name=item.name).items()
+        except (OSError, ValueError):
+            continue
+
+
+def inner_item(name: str, kind: str, mime: str | None, size: int, origin: dict) -> Item:
+    """The Item a disk-image ``origin`` (as :class:`DiskImageSource` recorded it) describes, to read it again."""
+    opener = InnerFileOpener(os.fsencode(origin["image_path"]), origin["partition_offset"], origin["inode"], size)
+    return Item(name=name, kind=kind, mime=mime, size=size, open=opener, origin=origin)

@@ -44,6 +44,7 @@ from facexray_forensics.evidence import (
     load_known_hashes,
     unsupported_reason,
 )
+from facexray_forensics.evidence.disk_image import expand_disk_images, inner_item
 from facexray_forensics.plugins import Plugin, ScanContext
 from facexray_forensics.plugins.builtin import DEFAULT_MIN_FACE
 from facexray_forensics.records import Finding, Item, ItemReport, ScanReport, Status
@@ -126,9 +127,13 @@ def frame_loader(settings: ScanSettings) -> Callable[[ItemReport, int], Any]:
     limits = DecodeLimits(settings.max_bytes, settings.max_pixels, settings.video_frames)
 
     def frames(report: ItemReport, frame_index: int):
-        if "path" not in report.origin:
+        origin = dict(report.origin)
+        if "image_path" in origin:
+            item = inner_item(report.name, report.kind, report.mime, report.size, origin)
+        elif "path" in origin:
+            item = item_from_origin(report.name, report.kind, report.mime, report.size, origin)
+        else:
             return None
-        item = item_from_origin(report.name, report.kind, report.mime, report.size, dict(report.origin))
         try:
             for frame in decode_frames(item, limits):
                 if frame.index == frame_index:
@@ -326,7 +331,7 @@ def run_scan(
     decisive = {key: value for key, value in recorded_settings.items() if key not in ScanSettings.RUNTIME}
     journal = Journal(journal_path, {"evidence": roots, "settings": decisive, "model_sha256": model_sha256}, resume)
     started = utc_now()
-    items = [item for source in sources for item in source.items()]
+    items = list(expand_disk_images(item for source in sources for item in source.items()))
     resumed = [item.name for item in items if item.name in journal.done]
     custody.append(
         "scan_resumed" if resume and custody.sequence else "scan_started",
