@@ -49,7 +49,21 @@ class DecodeError(Exception):
 
 FrameDecoder = Callable[[Item, DecodeLimits, dict], Iterator[Frame]]
 
-_PILLOW_MIMES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"}
+_PILLOW_FORMATS = {
+    "image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF",
+    "image/webp": "WEBP", "image/bmp": "BMP", "image/tiff": "TIFF",
+}
+
+
+def _header_problem(data: bytes, pillow_format: str) -> str:
+    """Why Pillow's reader for the sniffed format rejects the header (Image.open only says it cannot identify)."""
+    from PIL import Image
+
+    try:
+        Image.OPEN[pillow_format][0](io.BytesIO(data))
+    except Exception as error:  # the plugin's own complaint: bad CRC, bad size, ...
+        return f"{type(error).__name__}: {error}"
+    return "Pillow cannot identify it"
 
 
 def _to_rgb(image) -> np.ndarray:
@@ -77,9 +91,9 @@ def decode_still_image(item: Item, limits: DecodeLimits, notes: dict) -> Iterato
     defuses decompression bombs. EXIF orientation is applied, so faces are
     upright as a viewer shows them.
     """
-    from PIL import Image, ImageOps  # Pillow: header-only open gives the declared size before decoding
+    from PIL import Image  # Pillow: header-only open gives the declared size before decoding
 
-    if item.mime not in _PILLOW_MIMES:
+    if item.mime not in _PILLOW_FORMATS:
         raise DecodeError(Status.UNSUPPORTED, f"{item.mime or 'unknown'} images are not decoded by this version")
     if item.size > limits.max_bytes:
         raise DecodeError(Status.TOO_LARGE, f"{item.size} bytes, over the limit of {limits.max_bytes}")
@@ -92,13 +106,27 @@ def decode_still_image(item: Item, limits: DecodeLimits, notes: dict) -> Iterato
         raise DecodeError(Status.TOO_LARGE, f"more than {limits.max_bytes} bytes")
     if not data:
         raise DecodeError(Status.UNREADABLE, "empty file")
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    try:
+        # Pillow's own guard follows ours (it refuses at twice its limit), so --max-pixels rules.
+        Image.MAX_IMAGE_PIXELS = limits.max_pixels
+        return _decode_with_pillow(data, item.mime, limits, notes)
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
+
+
+def _decode_with_pillow(data: bytes, mime: str, limits: DecodeLimits, notes: dict) -> list[Frame]:
+    from PIL import Image, ImageOps
+
     with warnings.catch_warnings():
-        # Pillow's own bomb warning: our limit was checked already.
+        # Pillow's bomb warning: our own limit is checked just below.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[mime]])
         except Image.DecompressionBombError as error:
             raise DecodeError(Status.TOO_LARGE, f"declared size refused: {error}") from error
+        except Image.UnidentifiedImageError as error:
+            raise DecodeError(Status.UNREADABLE, f"bad header: {_header_problem(data, _PILLOW_FORMATS[mime])}") from error
         except Exception as error:  # Pillow raises several kinds on a bad header
             raise DecodeError(Status.UNREADABLE, f"bad header: {type(error).__name__}: {error}") from error
         width, height = image.size
@@ -118,7 +146,7 @@ def decode_still_image(item: Item, limits: DecodeLimits, notes: dict) -> Iterato
             raise DecodeError(Status.TOO_LARGE, f"refused while decoding: {error}") from error
         except Exception as error:  # truncated data, bad CRC, broken codec streams
             raise DecodeError(Status.UNREADABLE, f"corrupt: {type(error).__name__}: {error}") from error
-    yield Frame(pixels=pixels, index=0, timestamp=None)
+    return [Frame(pixels=pixels, index=0, timestamp=None)]
 
 
 def decode_video(item: Item, limits: DecodeLimits, notes: dict) -> Iterator[Frame]:
