@@ -1,0 +1,87 @@
+"""The custody log: a hash chain that any one-byte change breaks, at the record it changed."""
+
+import hashlib
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from facexray_forensics.cli import main
+from facexray_forensics.custody import GENESIS, CustodyLog, verify_log
+
+CONTEXT = {"tool_version": "9.9", "model_sha256": "ab" * 32, "settings": {"min_face": 64}, "command_line": ["fxr-forensic", "scan", "é"],
+           "host": "test", "case": "C-1", "exhibit": "E-2", "examiner": "Ada"}
+
+
+def _log(path, records=3):
+    with CustodyLog(path, CONTEXT) as log:
+        for number in range(records):
+            log.append("item_analysed", {"item": f"evidence/{number}.jpg", "score": number / 10})
+    return path
+
+
+def test_chain_links_are_sha256_of_the_previous_line(tmp_path):
+    lines = _log(tmp_path / "c.jsonl").read_bytes().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert records[0]["previous_sha256"] == GENESIS
+    for before, record in zip(lines, records[1:]):
+        assert record["previous_sha256"] == hashlib.sha256(before).hexdigest()
+    for number, record in enumerate(records, start=1):
+        assert record["sequence"] == number
+        assert {key: record[key] for key in CONTEXT} == CONTEXT
+        assert record["time_utc"].endswith("Z")
+    result = verify_log(tmp_path / "c.jsonl")
+    assert result.ok and result.records == 3 and result.final_sha256 == hashlib.sha256(lines[-1]).hexdigest()
+
+
+def test_every_one_byte_edit_is_caught_at_its_record(tmp_path):
+    path = _log(tmp_path / "c.jsonl")
+    original = path.read_bytes()
+    line_of = []
+    for number, line in enumerate(original.splitlines(keepends=True), start=1):
+        line_of += [number] * len(line)
+    for position in range(0, len(original), 7):
+        edited = bytearray(original)
+        edited[position] = ord("#") if original[position] != ord("#") else ord("%")
+        path.write_bytes(bytes(edited))
+        result = verify_log(path)
+        assert not result.ok, position
+        assert result.first_broken == line_of[position], (position, result)
+
+
+def test_removed_record_and_expected_end(tmp_path):
+    path = _log(tmp_path / "c.jsonl", records=4)
+    lines = path.read_bytes().splitlines(keepends=True)
+    final = verify_log(path).final_sha256
+    assert verify_log(path, expected_final_sha256=final).ok
+    path.write_bytes(b"".join(lines[:1] + lines[2:]))
+    assert verify_log(path).first_broken == 2
+    path.write_bytes(b"".join(lines[:-1]))  # a cut-off tail still chains, but not to the report's hash
+    assert verify_log(path).ok
+    cut = verify_log(path, expected_final_sha256=final)
+    assert not cut.ok and "does not end" in cut.reason
+
+
+def test_reopening_continues_and_a_broken_log_is_refused(tmp_path):
+    path = _log(tmp_path / "c.jsonl", records=2)
+    with CustodyLog(path, CONTEXT) as log:
+        log.append("scan_resumed")
+    result = verify_log(path)
+    assert result.ok and result.records == 3
+    path.write_bytes(path.read_bytes().replace(b"evidence/0.jpg", b"evidence/X.jpg"))
+    with pytest.raises(ValueError, match="broken at record 1"):
+        CustodyLog(path, CONTEXT)
+    with pytest.raises(ValueError, match="unknown custody action"):
+        CustodyLog(tmp_path / "other.jsonl", CONTEXT).append("made_up")
+
+
+def test_verify_log_command(tmp_path):
+    path = _log(tmp_path / "c.jsonl")
+    runner = CliRunner()
+    result = runner.invoke(main, ["verify-log", str(path)])
+    assert result.exit_code == 0 and "OK: 3 records" in result.output
+    content = bytearray(path.read_bytes())
+    content[content.index(b"evidence/2.jpg")] = ord("E")
+    path.write_bytes(bytes(content))
+    result = runner.invoke(main, ["verify-log", str(path)])
+    assert result.exit_code == 4 and "BROKEN at record 3" in result.output
