@@ -28,9 +28,13 @@ EXIT_FAILED = 4
 @click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse to decode pictures whose header declares more pixels than this (decompression-bomb guard). Default 100 million.")
 @click.option("--min-face", type=click.IntRange(min=8), default=None, help="Faces with a box side under this many pixels are not scored (face_too_small). Default 64.")
 @click.option("--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True, help="dlib face detector: hog (fast) or cnn (finds more small and turned faces, much slower on CPU).")
+@click.option("--xray-images", "xray_images_path", type=click.Path(dir_okay=False), help="Write each scored face's X-ray map as a PNG beside this JSON index of them (with their SHA-256).")
+@click.option("--plugin", "only_plugins", multiple=True, metavar="NAME", help="Run only this plugin and those it requires; repeat for more (see fxr-forensic plugins).")
+@click.option("--no-plugin", "excluded_plugins", multiple=True, metavar="NAME", help="Leave this plugin out; repeat for more.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def scan(evidence, report_path, json_path, csv_path, case, exhibit, examiner, model_dir, device, workers,
-         batch_size, resume, known_hashes, max_bytes, max_pixels, min_face, detector, quiet) -> None:
+         batch_size, resume, known_hashes, max_bytes, max_pixels, min_face, detector, xray_images_path,
+         only_plugins, excluded_plugins, quiet) -> None:
     """Scan EVIDENCE (files and folders) for faces forged by blending.
 
     Folders are walked recursively; links are recorded, never followed. Each
@@ -63,6 +67,7 @@ def scan(evidence, report_path, json_path, csv_path, case, exhibit, examiner, mo
     from facexray_forensics.renderers.csv import render_csv
     from facexray_forensics.renderers.json import render_json
     from facexray_forensics.renderers.pdf import render_pdf
+    from facexray_forensics.renderers.xray_images import render_xray_images
     from facexray_forensics.scan import BUILTIN_PLUGINS, Output, ScanCase, ScanSettings, frame_loader, run_scan
 
     settings = ScanSettings(
@@ -84,10 +89,16 @@ def scan(evidence, report_path, json_path, csv_path, case, exhibit, examiner, mo
         outputs.append(Output(json_path, render_json))
     if csv_path:
         outputs.append(Output(csv_path, render_csv))
+    if xray_images_path:
+        outputs.append(Output(xray_images_path, render_xray_images))
     if not outputs:
         raise click.UsageError("give at least one of --report, --json or --csv")
     try:
-        plugins = [plugin() for plugin in select_plugins(discover_plugins(BUILTIN_PLUGINS))]
+        entries = discover_plugins(BUILTIN_PLUGINS)
+        for entry in entries:
+            if entry.error is not None and entry.name not in only_plugins:
+                click.echo(f"fxr-forensic scan: leaving out plugin {entry.name} from {entry.source}: {entry.error}", err=True)
+        plugins = [plugin() for plugin in select_plugins(entries, only_plugins, excluded_plugins)]
         report = run_scan(
             evidence,
             outputs,

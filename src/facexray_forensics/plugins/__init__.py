@@ -78,4 +78,5 @@ from facexray_forensics.plugins.discovery import (  # noqa: E402
     order_plugins,
     plugin_problems,
     select_plugins,
+    start_up_problems,
 )

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from facexray_forensics.plugins import ENTRY_POINT_GROUP, ITEM_KINDS, Plugin
+from facexray_forensics.plugins import ENTRY_POINT_GROUP, ITEM_KINDS, Plugin, ScanContext
 
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 BUILTIN_SOURCE = "facexray-forensics"
@@ -263,3 +263,23 @@ def select_plugins(
             raise ValueError(f"cannot leave out plugin {name!r}: {', '.join(dependants)} require it")
         chosen.discard(name)
     return [entry.plugin for entry in entries if entry.name in chosen and entry.plugin is not None]
+
+
+def start_up_problems(plugins: Sequence[type[Plugin]], context: ScanContext) -> dict[str, str | None]:
+    """Start each plugin up and shut it down again; map its name to why it failed, or None.
+
+    This is the check a front end (the Autopsy module, an examiner before a
+    long scan) runs to learn whether a scan can start: the face X-ray plugin,
+    for one, loads and verifies its model here.
+    """
+    problems: dict[str, str | None] = {}
+    for plugin_class in plugins:
+        try:
+            plugin = plugin_class()
+            plugin.start_up(context)
+            plugin.shut_down()
+        except Exception as error:  # any failure is the answer, not a crash
+            problems[plugin_class.name] = f"{type(error).__name__}: {error}"
+        else:
+            problems[plugin_class.name] = None
+    return problems
