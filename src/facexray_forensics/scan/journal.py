@@ -96,6 +96,8 @@ def item_to_dict(report: ItemReport) -> dict[str, Any]:
                 "status": None if finding.status is None else finding.status.value,
                 "reason": finding.reason,
                 "faces": [_face_to_dict(face) for face in finding.faces],
+                "score": finding.score,
+                "band": None if finding.band is None else finding.band.value,
             }
             for name, finding in report.findings.items()
         },
@@ -112,6 +114,8 @@ def item_from_dict(data: Mapping[str, Any]) -> ItemReport:
             status=None if value["status"] is None else Status(value["status"]),
             reason=value["reason"],
             faces=[_face_from_dict(face) for face in value["faces"]],
+            score=value["score"],
+            band=None if value["band"] is None else Band(value["band"]),
         )
         for name, value in data["findings"].items()
     }
