@@ -233,7 +233,7 @@ def _sample(container, count: int, max_pixels: int | None, notes: dict) -> Itera
         stalled = frame is None
         if frame is None:
             continue
-        rotation = int(frame.rotation or 0)
+        rotation = round(frame.rotation or 0) % 360  # counter-clockwise, 0 <= rotation < 360
         pixels = _rotate(frame.to_ndarray(format="rgb24"), rotation)
         notes.update(rotation=rotation, height=pixels.shape[0], width=pixels.shape[1])
         timestamps.append(reader.position)

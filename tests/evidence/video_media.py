@@ -1,0 +1,82 @@
+"""Media the evidence tests make themselves: short videos encoded with PyAV (libx264).
+
+A plain module (not a conftest) so its helpers import by a unique name.
+"""
+
+from __future__ import annotations
+
+import fractions
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+SAMPLES = Path(__file__).resolve().parents[2] / "src" / "facexray_forensics" / "samples" / "evidence"
+
+
+def encode_video(
+    pictures: Sequence[np.ndarray],
+    times_ms: Sequence[int] | None = None,
+    container: str = "mp4",
+    rotation: int = 0,
+    gop: int | None = None,
+) -> bytes:
+    """H.264 video of RGB ``pictures`` shown at ``times_ms`` (default 25 frames a second).
+
+    Unequal gaps between ``times_ms`` make a variable-frame-rate stream;
+    ``rotation`` sets the display matrix (counter-clockwise degrees).
+    """
+    import av
+
+    height, width = pictures[0].shape[:2]
+    times_ms = list(times_ms) if times_ms is not None else [40 * index for index in range(len(pictures))]
+    buffer = io.BytesIO()
+    output = av.open(buffer, "w", format=container)
+    stream = output.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
+    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    stream.codec_context.time_base = fractions.Fraction(1, 1000)
+    if gop is not None:
+        stream.codec_context.gop_size = gop
+    if rotation:
+        stream.set_display_rotation(rotation)
+    for picture, time_ms in zip(pictures, times_ms):
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")
+        frame.pts = time_ms
+        for packet in stream.encode(frame):
+            output.mux(packet)
+    for packet in stream.encode():
+        output.mux(packet)
+    output.close()
+    return buffer.getvalue()
+
+
+def moving_bar(count: int, height: int = 96, width: int = 128) -> list[np.ndarray]:
+    """Pictures that differ frame to frame (a bar grows, a corner marker shows orientation)."""
+    pictures = []
+    for index in range(count):
+        picture = np.full((height, width, 3), 40, np.uint8)
+        picture[:, : (index + 1) * width // count] = 200
+        picture[:16, :16] = (255, 0, 0)  # top-left marker
+        pictures.append(picture)
+    return pictures
+
+
+def face_pictures(count: int) -> list[np.ndarray]:
+    """The bundled real astronaut beside its self-blended forgery, drifting a little each frame."""
+    real = np.asarray(Image.open(SAMPLES / "astronaut.png").convert("RGB").resize((256, 256)))
+    forged = np.asarray(Image.open(SAMPLES / "astronaut_self_blended.jpg").convert("RGB").resize((256, 256)))
+    pictures = []
+    for index in range(count):
+        canvas = np.full((288, 640, 3), 90, np.uint8)
+        shift = 2 * index
+        canvas[16:272, 16 + shift : 272 + shift] = real
+        canvas[16:272, 352 + shift : 608 + shift] = forged
+        pictures.append(canvas)
+    return pictures
+
+
+def face_video(count: int = 10) -> bytes:
+    """The real and the blended astronaut side by side, five frames a second, as MP4."""
+    return encode_video(face_pictures(count), times_ms=[200 * index for index in range(count)])
