@@ -1,0 +1,138 @@
+"""Fixtures for scan tests: a random-weights model (never a default) and evidence corpora made here."""
+
+import io
+import os
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+
+@pytest.fixture(scope="session")
+def random_model(tmp_path_factory):
+    """A weights directory holding HRNet-W18 with random weights and the default bands."""
+    import torch
+
+    from facexray_forensics.model import ModelCard, create, save_weights
+
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("model") / "random"
+    save_weights(create("hrnet_w18"), directory, ModelCard("hrnet_w18"))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def flagging_model(tmp_path_factory, random_model):
+    """The same weights with every band edge at 0: each scored face is "strong", so the scan flags it."""
+    import json
+    import shutil
+
+    directory = tmp_path_factory.mktemp("model") / "flagging"
+    shutil.copytree(random_model, directory)
+    card_path = directory / "model_card.json"
+    card = json.loads(card_path.read_text())
+    card["thresholds"].update(inconclusive=0.0, moderate=0.0, strong=0.0)
+    card_path.write_text(json.dumps(card))
+    return directory
+
+
+def _encode(pixels, fmt, **options) -> bytes:
+    buffer = io.BytesIO()
+    image = pixels if isinstance(pixels, Image.Image) else Image.fromarray(pixels)
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def astronaut_jpeg() -> bytes:
+    return _encode(data.astronaut(), "JPEG", quality=92)
+
+
+#: name -> (expected status, a word the reason must contain, or None)
+CORPUS_EXPECTED = {
+    "evidence/astronaut.jpg": ("scored", None),
+    "evidence/astronaut_cmyk.jpg": ("scored", None),
+    "evidence/astronaut_16bit.png": ("scored", None),
+    "evidence/bad_crc.png": ("unreadable", "checksum"),
+    "evidence/bomb.png": ("too_large", "900000000"),
+    "evidence/caf\\xe9.jpg": ("no_face", "no face"),
+    "evidence/dot.png": ("face_too_small", "smaller than the minimum face size"),
+    "evidence/empty.jpg": ("unsupported", "empty"),
+    "evidence/notes.txt": ("unsupported", "not a recognised image"),
+    "evidence/pipe": ("unsupported", "fifo"),
+    "evidence/sub/loop": ("unsupported", "symbolic link"),
+    "evidence/sub/outside": ("unsupported", "not followed"),
+    "evidence/sub/truncated.jpg": ("unreadable", "truncated"),
+    "evidence/sub/wrong_extension.jpg": ("scored", None),
+}
+
+
+def make_corpus(root):
+    """The bad-input corpus of issue 7 plus good faces, under ``root``/evidence."""
+    evidence = root / "evidence"
+    (evidence / "sub").mkdir(parents=True)
+    face = astronaut_jpeg()
+    (evidence / "astronaut.jpg").write_bytes(face)
+    (evidence / "astronaut_cmyk.jpg").write_bytes(_encode(Image.fromarray(data.astronaut()).convert("CMYK"), "JPEG", quality=92))
+    deep = data.astronaut()[:, :, ::-1].astype(np.uint16) * 257
+    (evidence / "astronaut_16bit.png").write_bytes(cv2.imencode(".png", deep)[1].tobytes())
+    crc = bytearray(_encode(data.astronaut()[:32, :32], "PNG"))
+    crc[29] ^= 0xFF  # IHDR's CRC
+    (evidence / "bad_crc.png").write_bytes(bytes(crc))
+    header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
+    bomb = b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(bytes(90001))) + _png_chunk(b"IEND", b"")
+    (evidence / "bomb.png").write_bytes(bomb)
+    gradient = np.tile(np.linspace(0, 255, 200, dtype=np.uint8)[None, :, None], (150, 1, 3))
+    (evidence / os.fsdecode(b"caf\xe9.jpg")).write_bytes(_encode(gradient, "JPEG"))
+    (evidence / "dot.png").write_bytes(_encode(np.full((1, 1, 3), 128, np.uint8), "PNG"))
+    (evidence / "empty.jpg").write_bytes(b"")
+    (evidence / "notes.txt").write_text("case notes, not an image\n")
+    os.mkfifo(evidence / "pipe")
+    (evidence / "sub" / "loop").symlink_to("loop")
+    (evidence / "sub" / "outside").symlink_to(root / "elsewhere.jpg")
+    (root / "elsewhere.jpg").write_bytes(face)
+    (evidence / "sub" / "truncated.jpg").write_bytes(face[: len(face) // 2])
+    (evidence / "sub" / "wrong_extension.jpg").write_bytes(_encode(data.astronaut(), "PNG"))
+    return evidence
+
+
+OLD_TIME_NS = 1_000_000_000_000_000_000  # 2001: any plain read would move a file's access time (relatime)
+
+
+def age(root):
+    """Set every time under ``root`` to 2001, so that reading a file without O_NOATIME would show."""
+    for directory, folders, files in os.walk(os.fsencode(root)):
+        for name in folders + files:
+            os.utime(os.path.join(directory, name), ns=(OLD_TIME_NS, OLD_TIME_NS), follow_symlinks=False)
+
+
+def snapshot(root):
+    """Bytes, mode, size and times of everything under ``root``.
+
+    Files are read with O_NOATIME so that taking the snapshot moves no time;
+    directories record their mtime only, since listing them (os.walk) moves
+    their access time.
+    """
+    state = {}
+    for directory, folders, files in os.walk(os.fsencode(root)):
+        for name in folders + files:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            if os.path.isdir(path) and not os.path.islink(path):
+                state[path] = ("directory", info.st_mode, info.st_mtime_ns)
+                continue
+            content = None
+            if os.path.isfile(path) and not os.path.islink(path):
+                descriptor = os.open(path, os.O_RDONLY | os.O_NOATIME)
+                with os.fdopen(descriptor, "rb") as stream:
+                    content = stream.read()
+            info = os.lstat(path)
+            state[path] = (content, info.st_mode, info.st_size, info.st_mtime_ns, info.st_atime_ns, info.st_ctime_ns)
+    return state
