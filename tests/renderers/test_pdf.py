@@ -95,10 +95,9 @@ MODEL_CARD = {
 }
 
 
-@pytest.fixture
-def report(tmp_path) -> ScanReport:
+def _make_report(tmp_path) -> ScanReport:
     evidence = tmp_path / "evidence"
-    evidence.mkdir()
+    evidence.mkdir(exist_ok=True)
     items = [
         _item("a/real.jpg", Status.SCORED, 0.04, Band.NO_INDICATION, [_face((200, 120, 320, 260), 0.04, Band.NO_INDICATION)],
               findings=[EXIF, THIRD_PARTY]),
@@ -120,6 +119,21 @@ def report(tmp_path) -> ScanReport:
         items=items, custody_log=str(tmp_path / "out" / "custody.jsonl"),
         custody_log_sha256=hashlib.sha256(b"last record").hexdigest(),
     )
+
+
+@pytest.fixture
+def report(tmp_path) -> ScanReport:
+    return _make_report(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """The report rendered once for the tests that only read it: (report, path, page texts, reader)."""
+    directory = tmp_path_factory.mktemp("rendered")
+    report = _make_report(directory)
+    path, _ = _render(report, directory)
+    reader = pypdf.PdfReader(path)
+    return report, path, _page_texts(reader), reader
 
 
 def _frames(item: ItemReport, index: int):
@@ -162,21 +176,18 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def test_sections_are_present_in_order(report, tmp_path):
-    path, _ = _render(report, tmp_path)
-    reader = pypdf.PdfReader(path)
+def test_sections_are_present_in_order(rendered):
+    report, path, texts, reader = rendered
     titles = _outline_titles(reader)
     positions = [titles.index(title) for title in SECTION_TITLES]
     assert positions == sorted(positions)
-    text = "\n".join(_page_texts(reader))
+    text = "\n".join(texts)
     for title in SECTION_TITLES:
         assert title in text
 
 
-def test_each_item_starts_its_own_page_and_fits_one(report, tmp_path):
-    path, _ = _render(report, tmp_path)
-    reader = pypdf.PdfReader(path)
-    texts = _page_texts(reader)
+def test_each_item_starts_its_own_page_and_fits_one(rendered):
+    report, path, texts, reader = rendered
     total = len(report.items)
     pages = []
     for number in range(1, total + 1):
@@ -189,10 +200,8 @@ def test_each_item_starts_its_own_page_and_fits_one(report, tmp_path):
     assert all(f"of {len(texts)}" in text for text in texts)  # "page N of M" on every page
 
 
-def test_case_header_inventory_and_hashes(report, tmp_path):
-    path, _ = _render(report, tmp_path)
-    reader = pypdf.PdfReader(path)
-    texts = _page_texts(reader)
+def test_case_header_inventory_and_hashes(rendered):
+    report, path, texts, reader = rendered
     squashed = _squash("".join(texts))
     for expected in ["CASE-2026-0042", "EX-7", "J.Doe", "lab-01", "2026-11-26T04:00:00Z", report.model_sha256,
                      report.custody_log_sha256, "fxr-forensicscan"]:
@@ -207,10 +216,9 @@ def test_case_header_inventory_and_hashes(report, tmp_path):
     assert report.custody_log_sha256 in _squash(texts[-1])
 
 
-def test_summary_counts_and_flagged_order(report, tmp_path):
-    path, _ = _render(report, tmp_path)
-    reader = pypdf.PdfReader(path)
-    summary_page = next(text for text in _page_texts(reader) if "Flagged items, highest score first" in text)
+def test_summary_counts_and_flagged_order(rendered):
+    report, path, texts, reader = rendered
+    summary_page = next(text for text in texts if "Flagged items, highest score first" in text)
     flagged_part = summary_page.split("Flagged items, highest score first", 1)[1]
     # Strong 0.970 before moderate 0.710; the unflagged bands are not listed.
     assert flagged_part.index("0.970") < flagged_part.index("0.710")
@@ -222,10 +230,8 @@ def test_summary_counts_and_flagged_order(report, tmp_path):
     assert re.search(r"strong\s*1", summary_page)
 
 
-def test_item_pages_show_findings_status_and_pictures(report, tmp_path):
-    path, _ = _render(report, tmp_path)
-    reader = pypdf.PdfReader(path)
-    texts = _page_texts(reader)
+def test_item_pages_show_findings_status_and_pictures(rendered):
+    report, path, texts, reader = rendered
     total = len(report.items)
 
     def page_of(number):
@@ -255,9 +261,9 @@ def test_item_pages_show_findings_status_and_pictures(report, tmp_path):
     assert images_on(page_of(6)) == 0  # no pixels
 
 
-def test_method_and_limitations_and_model_card(report, tmp_path):
-    path, _ = _render(report, tmp_path)
-    text = " ".join(_page_texts(pypdf.PdfReader(path)))
+def test_method_and_limitations_and_model_card(rendered):
+    report, path, texts, reader = rendered
+    text = " ".join(texts)
     flat = re.sub(r"\s+", " ", text)
     assert "investigative lead, not proof" in flat
     for phrase in ["Fully synthetic images", "Heavy compression", "Tiny faces", "Extreme poses"]:
@@ -267,13 +273,15 @@ def test_method_and_limitations_and_model_card(report, tmp_path):
         assert key in flat and str(value) in flat
 
 
-def test_rendering_is_deterministic_and_writes_only_the_pdf(report, tmp_path):
-    path, digest = _render(report, tmp_path)
-    assert path.read_bytes().startswith(b"%PDF-")
-    _, digest_again = _render(report, tmp_path, name="again.pdf")
-    assert digest_again == digest
+def test_rendering_is_deterministic_and_writes_only_the_pdf(rendered, tmp_path):
+    report, path, texts, reader = rendered
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF-")
+    again, _ = _render(report, tmp_path, name="again.pdf")
+    assert again.read_bytes() == data
     # The sidecar with the report's hash is the scan's job (one place for every output).
-    assert sorted(entry.name for entry in (tmp_path / "out").iterdir()) == ["again.pdf", "case.pdf"]
+    assert sorted(entry.name for entry in path.parent.iterdir()) == ["case.pdf"]
+    assert sorted(entry.name for entry in again.parent.iterdir()) == ["again.pdf"]
 
 
 def test_renders_without_pixels_and_without_items(report, tmp_path):
@@ -353,3 +361,18 @@ def test_flatten_nested_values():
     assert flatten(values) == [
         ("a", 1), ("b.c", "1, 2.5, x"), ("b.d", ""), ("e[0].f", None), ("e[1].g", True), ("h", ""),
     ]
+
+
+def test_huge_findings_are_cut_not_crashed(report, tmp_path):
+    from facexray_forensics.renderers.pdf import CELL_CHARACTERS, FINDING_ROWS
+
+    values = {"dump": "x" * (CELL_CHARACTERS * 20)}
+    values.update({f"value_{index:03d}": index for index in range(FINDING_ROWS + 40)})
+    item = report.items[0]
+    item.findings["verbose"] = Finding(plugin="verbose", version="1", values=values)
+    path, _ = _render(report, tmp_path)
+    text = re.sub(r"\s+", " ", " ".join(_page_texts(pypdf.PdfReader(path))))
+    assert "value_000" in text and f"value_{FINDING_ROWS - 2:03d}" in text  # the dump is the first row
+    assert f"value_{FINDING_ROWS - 1:03d}" not in text
+    assert "41 more values in the JSON report" in text
+    assert f"{CELL_CHARACTERS * 20} characters in all" in text

@@ -42,6 +42,10 @@ FrameLoader = Callable[[ItemReport, int], "np.ndarray | None"]
 PICTURE_PIXELS = 1200
 #: Rows of one finding's table before the rest is left to the JSON report.
 FINDING_ROWS = 60
+#: Characters of one table cell before the rest is left to the JSON report.
+CELL_CHARACTERS = 2000
+#: Findings with at most this many rows are set two a row.
+SHORT_FINDING_ROWS = 24
 
 BAND_COLOURS: Mapping[Band, tuple[int, int, int]] = {
     Band.STRONG: (220, 30, 30),
@@ -237,12 +241,20 @@ def _markup(text: Any) -> str:
 
 
 def _cell_markup(value: Any) -> str:
-    return value if isinstance(value, _Markup) else _markup(_format_value(value))
+    if isinstance(value, _Markup):
+        return value
+    text = _format_value(value)
+    if len(text) > CELL_CHARACTERS:
+        # A table cell cannot break across pages: a longer one would not fit.
+        text = f"{text[:CELL_CHARACTERS]} ... ({len(text)} characters in all; see the JSON report)"
+    return _markup(text)
 
 
 def _format_value(value: Any) -> str:
     if value is None:
         return "—"
+    if isinstance(value, np.generic):
+        value = value.item()  # numpy scalars from plugins read like Python ones
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -546,8 +558,7 @@ class _Builder:
                 [0.08, 0.44, 0.1, 0.14, 0.24],
             ))
             story += self.face_strip(item, faces)
-        for finding in item.findings.values():
-            story += self.finding(finding)
+        story += self.findings(list(item.findings.values()))
         return story
 
     def _frame(self, item: ItemReport, index: int) -> tuple[np.ndarray | None, str | None]:
@@ -604,7 +615,7 @@ class _Builder:
                 size = xray.shape[1], xray.shape[0]
                 matrix = np.asarray(face.matrix, dtype=np.float64)
                 pair.insert(0, cv2.warpAffine(frame, matrix, size, flags=cv2.INTER_LINEAR))
-            side = 2.6 * cm
+            side = 2.4 * cm
             label = "crop and X-ray" if len(pair) == 2 else "X-ray"
             cells.append([
                 _image_flowable(np.concatenate(pair, axis=1), side * len(pair), side),
@@ -618,8 +629,40 @@ class _Builder:
         table = Table(grid, colWidths=[self.width / columns] * columns, hAlign="LEFT")
         return [self.section("Face crops and X-ray maps", level=2, style=self.subheading), table]
 
-    def finding(self, finding: Finding) -> list:
-        rows = []
+    def findings(self, findings: list[Finding]) -> list:
+        """Every plugin's findings as a key/value table; short tables two a row, so an item keeps to one page."""
+        story: list = []
+        pending: list[list] = []
+        half = self.width / 2
+
+        def flush():
+            if pending:
+                cells = pending + [""] * (2 - len(pending))
+                table = Table([cells], colWidths=[half, half], hAlign="LEFT")
+                table.setStyle(TableStyle([
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+                ]))
+                story.append(table)
+                pending.clear()
+
+        for finding in findings:
+            rows = self.finding_rows(finding)
+            title = self.section(f"Findings of {finding.plugin} {finding.version}", level=2, style=self.subheading)
+            if len(rows) > SHORT_FINDING_ROWS:
+                flush()  # a long table must be free to break across pages
+                story += [title, self.key_values(rows)]
+                continue
+            pending.append([title, self.key_values(rows, width=half - 6)])
+            if len(pending) == 2:
+                flush()
+        flush()
+        return story
+
+    @staticmethod
+    def finding_rows(finding: Finding) -> list[tuple[str, Any]]:
+        rows: list[tuple[str, Any]] = []
         if finding.status is not None:
             rows.append(("status", finding.status))
         if finding.reason:
@@ -627,11 +670,7 @@ class _Builder:
         values = [(key, value) for key, value in flatten(finding.values) if value is not None]
         if len(values) > FINDING_ROWS:
             values = values[:FINDING_ROWS] + [("...", f"{len(values) - FINDING_ROWS} more values in the JSON report")]
-        rows += values
-        return [
-            self.section(f"Findings of {finding.plugin} {finding.version}", level=2, style=self.subheading),
-            self.key_values(rows),
-        ]
+        return rows + values
 
     def method(self) -> list:
         card = self.report.model_card if isinstance(self.report.model_card, Mapping) else {}
