@@ -9,30 +9,38 @@ namespace fxr {
 
 namespace {
 
-template <int Channels>
+// One row of Eq. 1. For several channels the mask is first spread over them
+// (weights holds width * channels floats) so the blend itself is a plain
+// vectorisable loop over contiguous floats.
+FXR_VECTOR_CLONES
 void blend_row(const float* __restrict foreground, const float* __restrict background,
                const float* __restrict mask, float* __restrict output, std::ptrdiff_t width,
-               std::ptrdiff_t runtime_channels) {
-    const std::ptrdiff_t channels = Channels > 0 ? Channels : runtime_channels;
-    for (std::ptrdiff_t x = 0; x < width; ++x) {
-        const float m = clamp_unit(mask[x]);
-        for (std::ptrdiff_t c = 0; c < channels; ++c) {
-            const std::ptrdiff_t i = x * channels + c;
-            output[i] = m * foreground[i] + (1.0f - m) * background[i];
+               std::ptrdiff_t channels, float* __restrict weights) {
+    if (channels == 1) {
+        for (std::ptrdiff_t x = 0; x < width; ++x) {
+            const float m = clamp_unit(mask[x]);
+            output[x] = m * foreground[x] + (1.0f - m) * background[x];
         }
+        return;
     }
+    if (channels == 3) {
+        for (std::ptrdiff_t x = 0; x < width; ++x) {
+            const float m = clamp_unit(mask[x]);
+            weights[3 * x] = m;
+            weights[3 * x + 1] = m;
+            weights[3 * x + 2] = m;
+        }
+    } else {
+        for (std::ptrdiff_t x = 0; x < width; ++x)
+            for (std::ptrdiff_t c = 0; c < channels; ++c)
+                weights[x * channels + c] = clamp_unit(mask[x]);
+    }
+    const std::ptrdiff_t length = width * channels;
+    for (std::ptrdiff_t i = 0; i < length; ++i)
+        output[i] = weights[i] * foreground[i] + (1.0f - weights[i]) * background[i];
 }
 
-void blend_any_row(const float* foreground, const float* background, const float* mask,
-                   float* output, std::ptrdiff_t width, std::ptrdiff_t channels) {
-    if (channels == 1)
-        blend_row<1>(foreground, background, mask, output, width, 1);
-    else if (channels == 3)
-        blend_row<3>(foreground, background, mask, output, width, 3);
-    else
-        blend_row<0>(foreground, background, mask, output, width, channels);
-}
-
+FXR_VECTOR_CLONES
 void xray_row(const float* __restrict mask, float* __restrict xray, std::ptrdiff_t length) {
     for (std::ptrdiff_t i = 0; i < length; ++i) {
         const float m = clamp_unit(mask[i]);
@@ -42,6 +50,7 @@ void xray_row(const float* __restrict mask, float* __restrict xray, std::ptrdiff
 
 // The horizontal [1 2 1] / 4 pass of one mask row with BORDER_REFLECT_101,
 // in the same operation order as gaussian_blur so both agree bit for bit.
+FXR_VECTOR_CLONES
 void soften_row_horizontal(const float* __restrict mask, float* __restrict target,
                            std::ptrdiff_t width) {
     if (width == 1) {
@@ -54,14 +63,29 @@ void soften_row_horizontal(const float* __restrict mask, float* __restrict targe
     target[width - 1] = 0.5f * mask[width - 1] + 0.25f * (mask[width - 2] + mask[width - 2]);
 }
 
+// The vertical [1 2 1] / 4 pass of one row, then Eq. 2 on it.
+FXR_VECTOR_CLONES
+void soften_row_vertical(const float* __restrict above, const float* __restrict centre,
+                         const float* __restrict below, float* __restrict softened,
+                         float* __restrict xray, std::ptrdiff_t width) {
+    for (std::ptrdiff_t x = 0; x < width; ++x) {
+        const float m = clamp_unit(0.5f * centre[x] + 0.25f * (below[x] + above[x]));
+        softened[x] = m;
+        xray[x] = 4.0f * m * (1.0f - m);
+    }
+}
+
 }  // namespace
 
 void blend(const Batch<const float>& foreground, const Batch<const float>& background,
            const Batch<const float>& mask, const Batch<float>& output) {
     parallel_for(foreground.count, [&](std::ptrdiff_t n) {
-        const std::ptrdiff_t pixels = foreground.height * foreground.width;
-        blend_any_row(foreground.image(n), background.image(n), mask.image(n), output.image(n),
-                      pixels, foreground.channels);
+        const std::ptrdiff_t width = foreground.width, row = foreground.row_size();
+        std::vector<float> weights(static_cast<std::size_t>(row));
+        for (std::ptrdiff_t y = 0; y < foreground.height; ++y)
+            blend_row(foreground.image(n) + y * row, background.image(n) + y * row,
+                      mask.image(n) + y * width, output.image(n) + y * row, width,
+                      foreground.channels, weights.data());
     });
 }
 
@@ -76,8 +100,9 @@ void blend_with_xray(const Batch<const float>& foreground, const Batch<const flo
                      const Batch<float>& xray, const Batch<float>& softened) {
     parallel_for(foreground.count, [&](std::ptrdiff_t n) {
         const std::ptrdiff_t height = mask.height, width = mask.width;
-        const std::ptrdiff_t channels = foreground.channels;
+        const std::ptrdiff_t row = foreground.row_size();
         const float* source = mask.image(n);
+        std::vector<float> weights(static_cast<std::size_t>(row));
         // Three horizontally filtered rows, reused as the window slides down.
         std::vector<float> rows(static_cast<std::size_t>(3 * width));
         std::ptrdiff_t held[3] = {-1, -1, -1};
@@ -95,23 +120,18 @@ void blend_with_xray(const Batch<const float>& foreground, const Batch<const flo
             const float* centre = filtered(y);
             const float* below = filtered(reflect_101(y + 1, height));
             float* soft = softened.image(n) + y * width;
-            float* ray = xray.image(n) + y * width;
-            for (std::ptrdiff_t x = 0; x < width; ++x) {
-                const float m = clamp_unit(0.5f * centre[x] + 0.25f * (below[x] + above[x]));
-                soft[x] = m;
-                ray[x] = 4.0f * m * (1.0f - m);
-            }
-            const std::ptrdiff_t offset = y * width * channels;
-            blend_any_row(foreground.image(n) + offset, background.image(n) + offset, soft,
-                          image.image(n) + offset, width, channels);
+            soften_row_vertical(above, centre, below, soft, xray.image(n) + y * width, width);
+            blend_row(foreground.image(n) + y * row, background.image(n) + y * row, soft,
+                      image.image(n) + y * row, width, foreground.channels, weights.data());
         }
     });
 }
 
+FXR_VECTOR_CLONES
 bool all_within(const float* data, std::ptrdiff_t size, float low, float high) {
-    // Branch-free so it vectorises; NaN fails both comparisons.
+    // Branch-free (bitwise &, |) so it vectorises; NaN fails both comparisons.
     int outside = 0;
-    for (std::ptrdiff_t i = 0; i < size; ++i) outside |= !(data[i] >= low && data[i] <= high);
+    for (std::ptrdiff_t i = 0; i < size; ++i) outside |= !((data[i] >= low) & (data[i] <= high));
     return outside == 0;
 }
 

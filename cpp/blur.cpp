@@ -46,6 +46,7 @@ namespace {
 
 // target[i] = kernel[r] * source[i + r*stride] + sum_j kernel[r+j] * (source[i + (r+j)*stride] + source[i + (r-j)*stride])
 // for i in [0, length): the horizontal pass over one padded row.
+FXR_VECTOR_CLONES
 void filter_row(const float* __restrict source, float* __restrict target, std::ptrdiff_t length,
                 std::ptrdiff_t stride, const float* kernel, int radius) {
     const float* centre = source + radius * stride;
@@ -57,6 +58,28 @@ void filter_row(const float* __restrict source, float* __restrict target, std::p
         const float* left = centre - j * stride;
         for (std::ptrdiff_t i = 0; i < length; ++i) target[i] += weight * (right[i] + left[i]);
     }
+}
+
+// The vertical pass for output row y: the same shape of loop down the
+// columns of the horizontally filtered image.
+FXR_VECTOR_CLONES
+void filter_column(const float* horizontal, std::ptrdiff_t y, std::ptrdiff_t height,
+                   std::ptrdiff_t row, const float* kernel, int radius, float* __restrict target) {
+    const float* __restrict centre = horizontal + y * row;
+    const float middle = kernel[radius];
+    for (std::ptrdiff_t i = 0; i < row; ++i) target[i] = middle * centre[i];
+    for (int j = 1; j <= radius; ++j) {
+        const float weight = kernel[radius + j];
+        const float* __restrict below = horizontal + reflect_101(y + j, height) * row;
+        const float* __restrict above = horizontal + reflect_101(y - j, height) * row;
+        for (std::ptrdiff_t i = 0; i < row; ++i) target[i] += weight * (below[i] + above[i]);
+    }
+}
+
+FXR_VECTOR_CLONES
+void round_row(const float* __restrict source, std::uint8_t* __restrict target,
+               std::ptrdiff_t length) {
+    for (std::ptrdiff_t i = 0; i < length; ++i) target[i] = saturate_u8(source[i]);
 }
 
 template <typename T>
@@ -91,22 +114,14 @@ void blur_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t
         filter_row(pad, horizontal.data() + y * row, row, channels, kernel_x.data(), radius_x);
     }
 
-    const float middle = kernel_y[radius_y];
-    float* __restrict sum = accumulator.data();
     for (std::ptrdiff_t y = 0; y < height; ++y) {
-        const float* __restrict centre = horizontal.data() + y * row;
-        for (std::ptrdiff_t i = 0; i < row; ++i) sum[i] = middle * centre[i];
-        for (int j = 1; j <= radius_y; ++j) {
-            const float weight = kernel_y[radius_y + j];
-            const float* __restrict below = horizontal.data() + reflect_101(y + j, height) * row;
-            const float* __restrict above = horizontal.data() + reflect_101(y - j, height) * row;
-            for (std::ptrdiff_t i = 0; i < row; ++i) sum[i] += weight * (below[i] + above[i]);
-        }
         T* target = output + y * row;
         if constexpr (std::is_same_v<T, std::uint8_t>) {
-            for (std::ptrdiff_t i = 0; i < row; ++i) target[i] = saturate_u8(sum[i]);
+            filter_column(horizontal.data(), y, height, row, kernel_y.data(), radius_y,
+                          accumulator.data());
+            round_row(accumulator.data(), target, row);
         } else {
-            std::copy(sum, sum + row, target);
+            filter_column(horizontal.data(), y, height, row, kernel_y.data(), radius_y, target);
         }
     }
 }

@@ -9,68 +9,145 @@ namespace fxr {
 
 namespace {
 
-void transfer_image(const float* foreground, const float* background, const float* mask,
-                    float* output, std::ptrdiff_t pixels, std::ptrdiff_t channels,
-                    bool match_std, std::vector<float>& scale_row, std::vector<float>& offset_row,
-                    std::ptrdiff_t width) {
-    // Sums per channel: row partials in float (vectorisable, short), totals in double.
-    std::vector<double> sum_f(channels, 0.0), sum_b(channels, 0.0);
-    std::vector<double> square_f(channels, 0.0), square_b(channels, 0.0);
-    std::vector<float> part_f(channels), part_b(channels), part_ff(channels), part_bb(channels);
-    std::ptrdiff_t inside = 0;
-    for (std::ptrdiff_t start = 0; start < pixels; start += width) {
-        const std::ptrdiff_t stop = std::min(pixels, start + width);
-        std::fill(part_f.begin(), part_f.end(), 0.0f);
-        std::fill(part_b.begin(), part_b.end(), 0.0f);
-        std::fill(part_ff.begin(), part_ff.end(), 0.0f);
-        std::fill(part_bb.begin(), part_bb.end(), 0.0f);
-        for (std::ptrdiff_t p = start; p < stop; ++p) {
-            if (!(mask[p] > 0.0f)) continue;
-            ++inside;
-            const float* f = foreground + p * channels;
-            const float* b = background + p * channels;
-            for (std::ptrdiff_t c = 0; c < channels; ++c) {
-                part_f[c] += f[c];
-                part_b[c] += b[c];
-                part_ff[c] += f[c] * f[c];
-                part_bb[c] += b[c] * b[c];
-            }
-        }
-        for (std::ptrdiff_t c = 0; c < channels; ++c) {
-            sum_f[c] += part_f[c];
-            sum_b[c] += part_b[c];
-            square_f[c] += part_ff[c];
-            square_b[c] += part_bb[c];
+// Sums run in kLanes independent float lanes over a row of interleaved
+// channels; kLanes is a multiple of every channel count that divides it, so
+// lane j always holds channel j % channels and the loop vectorises.
+constexpr std::ptrdiff_t kLanes = 24;
+
+struct Sums {
+    double foreground[kLanes] = {};
+    double background[kLanes] = {};
+    double foreground_squares[kLanes] = {};
+    double background_squares[kLanes] = {};
+};
+
+// Adds one row's weighted sums of (value - shift) and their squares. Row
+// partials stay in float (a row is short); totals go to double. Shifting by
+// a value from the image avoids the cancellation of E[x^2] - E[x]^2.
+FXR_VECTOR_CLONES
+void accumulate_row(const float* __restrict foreground, const float* __restrict background,
+                    const float* __restrict weight, const float* __restrict shift_foreground,
+                    const float* __restrict shift_background, std::ptrdiff_t length,
+                    Sums& sums) {
+    float f[kLanes] = {}, b[kLanes] = {}, ff[kLanes] = {}, bb[kLanes] = {};
+    std::ptrdiff_t start = 0;
+    for (; start + kLanes <= length; start += kLanes) {
+        for (std::ptrdiff_t j = 0; j < kLanes; ++j) {
+            const float w = weight[start + j];
+            const float df = foreground[start + j] - shift_foreground[j];
+            const float db = background[start + j] - shift_background[j];
+            f[j] += w * df;
+            b[j] += w * db;
+            ff[j] += w * df * df;
+            bb[j] += w * db * db;
         }
     }
+    for (std::ptrdiff_t j = 0; start + j < length; ++j) {
+        const float w = weight[start + j];
+        const float df = foreground[start + j] - shift_foreground[j];
+        const float db = background[start + j] - shift_background[j];
+        f[j] += w * df;
+        b[j] += w * db;
+        ff[j] += w * df * df;
+        bb[j] += w * db * db;
+    }
+    for (std::ptrdiff_t j = 0; j < kLanes; ++j) {
+        sums.foreground[j] += f[j];
+        sums.background[j] += b[j];
+        sums.foreground_squares[j] += ff[j];
+        sums.background_squares[j] += bb[j];
+    }
+}
+
+// out = foreground * scale + offset, with scale and offset periodic per channel.
+FXR_VECTOR_CLONES
+void apply_row(const float* __restrict foreground, const float* __restrict scale,
+               const float* __restrict offset, float* __restrict output, std::ptrdiff_t length) {
+    for (std::ptrdiff_t i = 0; i < length; ++i) output[i] = foreground[i] * scale[i] + offset[i];
+}
+
+// 1 inside the mask (mask > 0), 0 outside, spread over the channels.
+FXR_VECTOR_CLONES
+std::ptrdiff_t inside_weights(const float* __restrict mask, float* __restrict weight,
+                              std::ptrdiff_t width, std::ptrdiff_t channels) {
+    std::ptrdiff_t inside = 0;
+    for (std::ptrdiff_t x = 0; x < width; ++x) {
+        const float w = mask[x] > 0.0f ? 1.0f : 0.0f;
+        inside += mask[x] > 0.0f;
+        for (std::ptrdiff_t c = 0; c < channels; ++c) weight[x * channels + c] = w;
+    }
+    return inside;
+}
+
+void transfer_image(const float* foreground, const float* background, const float* mask,
+                    float* output, std::ptrdiff_t height, std::ptrdiff_t width,
+                    std::ptrdiff_t channels, bool match_std) {
     const std::ptrdiff_t row = width * channels;
-    scale_row.assign(static_cast<std::size_t>(row), 1.0f);
-    offset_row.assign(static_cast<std::size_t>(row), 0.0f);
+    const std::ptrdiff_t period = kLanes % channels == 0 ? kLanes : channels;
+    // Periodic rows: row-long so both kernels read them without index math.
+    std::vector<float> weight(static_cast<std::size_t>(row));
+    std::vector<float> shift_foreground(static_cast<std::size_t>(std::max(row, kLanes)));
+    std::vector<float> shift_background(shift_foreground.size());
+    for (std::size_t i = 0; i < shift_foreground.size(); ++i) {
+        shift_foreground[i] = foreground[i % channels];
+        shift_background[i] = background[i % channels];
+    }
+    Sums sums;
+    std::vector<double> sum_f(channels, 0.0), sum_b(channels, 0.0);
+    std::vector<double> square_f(channels, 0.0), square_b(channels, 0.0);
+    std::ptrdiff_t inside = 0;
+    for (std::ptrdiff_t y = 0; y < height; ++y) {
+        inside += inside_weights(mask + y * width, weight.data(), width, channels);
+        if (period == kLanes) {
+            accumulate_row(foreground + y * row, background + y * row, weight.data(),
+                           shift_foreground.data(), shift_background.data(), row, sums);
+            continue;
+        }
+        // Channel counts that do not divide the lane count: plain loop.
+        for (std::ptrdiff_t i = 0; i < row; ++i) {
+            const std::ptrdiff_t c = i % channels;
+            const double w = weight[i];
+            const double df = foreground[y * row + i] - shift_foreground[c];
+            const double db = background[y * row + i] - shift_background[c];
+            sum_f[c] += w * df;
+            sum_b[c] += w * db;
+            square_f[c] += w * df * df;
+            square_b[c] += w * db * db;
+        }
+    }
+    if (period == kLanes) {
+        for (std::ptrdiff_t j = 0; j < kLanes; ++j) {
+            sum_f[j % channels] += sums.foreground[j];
+            sum_b[j % channels] += sums.background[j];
+            square_f[j % channels] += sums.foreground_squares[j];
+            square_b[j % channels] += sums.background_squares[j];
+        }
+    }
+
+    std::vector<float> scale_row(static_cast<std::size_t>(row), 1.0f);
+    std::vector<float> offset_row(static_cast<std::size_t>(row), 0.0f);
     if (inside > 0) {
         for (std::ptrdiff_t c = 0; c < channels; ++c) {
-            const double mean_f = sum_f[c] / inside, mean_b = sum_b[c] / inside;
+            const double shifted_f = sum_f[c] / inside, shifted_b = sum_b[c] / inside;
+            const double mean_f = shift_foreground[c] + shifted_f;
+            const double mean_b = shift_background[c] + shifted_b;
             double scale = 1.0;
             if (match_std) {
-                const double var_f = std::max(0.0, square_f[c] / inside - mean_f * mean_f);
-                const double var_b = std::max(0.0, square_b[c] / inside - mean_b * mean_b);
+                const double var_f = std::max(0.0, square_f[c] / inside - shifted_f * shifted_f);
+                const double var_b = std::max(0.0, square_b[c] / inside - shifted_b * shifted_b);
                 // A flat foreground has no spread to scale; only its mean moves.
                 if (var_f > 0.0) scale = std::sqrt(var_b / var_f);
             }
-            // output = (f - mean_f) * scale + mean_b, as one multiply-add per value.
+            // (f - mean_f) * scale + mean_b as one multiply-add per value.
             for (std::ptrdiff_t x = 0; x < width; ++x) {
                 scale_row[x * channels + c] = static_cast<float>(scale);
                 offset_row[x * channels + c] = static_cast<float>(mean_b - mean_f * scale);
             }
         }
     }
-    const float* __restrict scale = scale_row.data();
-    const float* __restrict offset = offset_row.data();
-    for (std::ptrdiff_t start = 0; start < pixels * channels; start += row) {
-        const float* __restrict f = foreground + start;
-        float* __restrict out = output + start;
-        const std::ptrdiff_t length = std::min(row, pixels * channels - start);
-        for (std::ptrdiff_t i = 0; i < length; ++i) out[i] = f[i] * scale[i] + offset[i];
-    }
+    for (std::ptrdiff_t y = 0; y < height; ++y)
+        apply_row(foreground + y * row, scale_row.data(), offset_row.data(), output + y * row,
+                  row);
 }
 
 }  // namespace
@@ -79,10 +156,8 @@ void colour_transfer(const Batch<const float>& foreground, const Batch<const flo
                      const Batch<const float>& mask, const Batch<float>& output,
                      bool match_std) {
     parallel_for(foreground.count, [&](std::ptrdiff_t n) {
-        std::vector<float> scale_row, offset_row;
         transfer_image(foreground.image(n), background.image(n), mask.image(n), output.image(n),
-                       foreground.height * foreground.width, foreground.channels, match_std,
-                       scale_row, offset_row, foreground.width);
+                       foreground.height, foreground.width, foreground.channels, match_std);
     });
 }
 

@@ -11,6 +11,14 @@
 #include <thread>
 #include <vector>
 
+// Hot loops are compiled twice, for AVX2 and for the x86-64 baseline, and
+// the loader picks one per machine; the wheel stays portable (no -march).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define FXR_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FXR_VECTOR_CLONES
+#endif
+
 namespace fxr {
 
 // A C-contiguous batch of images, N x H x W x C. The Python layer reshapes
@@ -72,7 +80,11 @@ inline std::ptrdiff_t reflect_101(std::ptrdiff_t index, std::ptrdiff_t length) {
     return index < length ? index : period - index;
 }
 
-inline float clamp_unit(float value) { return std::min(1.0f, std::max(0.0f, value)); }
+// Written as selects rather than std::min/max so GCC vectorises loops using it.
+inline float clamp_unit(float value) {
+    value = value > 0.0f ? value : 0.0f;
+    return value < 1.0f ? value : 1.0f;
+}
 
 // Round to nearest (ties to even) and clamp, as OpenCV's saturate_cast does.
 inline std::uint8_t saturate_u8(float value) {

@@ -22,6 +22,23 @@ def emit(result: dict, as_json: bool) -> None:
             click.echo(f"{key:>20}: {value}")
 
 
+@bench.command("ops")
+@click.option("--size", default=256, show_default=True, help="Image side in pixels.")
+@click.option("--repeats", default=200, show_default=True, help="Timed runs of each op and of our chain.")
+@click.option("--reference-repeats", default=20, show_default=True, help="Timed runs of the reference chain.")
+@click.option("--kernel-size", default=11, show_default=True, help="Odd size of the mask blur.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_ops(size, repeats, reference_repeats, kernel_size, as_json):
+    """Median ms of each blending op and of the per-sample chain on one thread, against
+    the scikit-image + OpenCV + numpy chain timed in the same run.
+
+    Example: fxr-forensic bench ops --size 256 --json
+    """
+    from facexray_forensics.bench.ops import run
+
+    emit(run(size, repeats, reference_repeats, kernel_size), as_json)
+
+
 @bench.command("train")
 @click.option("--model", default="hrnet_w18", show_default=True, help="Registry name of the model.")
 @click.option("--batch", default=32, show_default=True, help="Samples per step.")

@@ -1,0 +1,1 @@
+"""Benchmarks behind ``fxr-forensic bench``; each returns a plain dict."""
