@@ -376,3 +376,22 @@ def test_huge_findings_are_cut_not_crashed(report, tmp_path):
     assert f"value_{FINDING_ROWS - 1:03d}" not in text
     assert "41 more values in the JSON report" in text
     assert f"{CELL_CHARACTERS * 20} characters in all" in text
+
+
+def test_video_item_shows_the_frame_of_its_best_face(report, tmp_path):
+    early = dataclasses.replace(_face((60, 50, 170, 180), 0.2, Band.NO_INDICATION), frame_index=0, timestamp=0.0)
+    best = dataclasses.replace(_face((80, 60, 190, 190), 0.93, Band.STRONG), frame_index=5, timestamp=2.5)
+    video = _item("g/clip.mp4", Status.SCORED, 0.88, Band.MODERATE, [early, best])
+    video.findings["face_xray"].score, video.findings["face_xray"].band = 0.88, Band.MODERATE
+    report.items = [video]
+    requested = []
+
+    def frames(item, index):
+        requested.append(index)
+        return np.zeros((400, 560, 3), dtype=np.uint8)
+
+    path, _ = _render(report, tmp_path, frames=frames)
+    assert requested and set(requested) <= {0, 5} and requested[0] == 5
+    text = re.sub(r"\s+", " ", " ".join(_page_texts(pypdf.PdfReader(path))))
+    assert "5 (2.50 s)" in text and "0 (0.00 s)" in text
+    assert "item score 0.880" in text and "item band moderate" in text

@@ -272,6 +272,12 @@ def _score(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
+def _frame_label(face: FaceResult) -> str:
+    if face.timestamp is None:
+        return str(face.frame_index)
+    return f"{face.frame_index} ({face.timestamp:.2f} s)"
+
+
 def _hash_check(item: ItemReport) -> str:
     verified = item.hash_verified
     if verified is None:
@@ -550,12 +556,12 @@ class _Builder:
         faces = item.faces
         if faces:
             story.append(self.table(
-                ["Face", "Box x0, y0, x1, y1 (frame pixels)", "Frame", "Score", "Band"],
+                ["Face", "Box x0, y0, x1, y1 (frame pixels)", "Frame (time)", "Score", "Band"],
                 [
-                    [index, ", ".join(f"{value:.0f}" for value in face.box), face.frame_index, _score(face.score), face.band]
+                    [index, ", ".join(f"{value:.0f}" for value in face.box), _frame_label(face), _score(face.score), face.band]
                     for index, face in enumerate(faces, start=1)
                 ],
-                [0.08, 0.44, 0.1, 0.14, 0.24],
+                [0.08, 0.4, 0.16, 0.12, 0.24],
             ))
             story += self.face_strip(item, faces)
         story += self.findings(list(item.findings.values()))
@@ -585,7 +591,8 @@ class _Builder:
 
     def picture(self, item: ItemReport, width: float) -> list:
         faces = item.faces
-        frame_index = faces[0].frame_index if faces else 0
+        # A video's page shows the frame of its highest-scoring face.
+        frame_index = max(faces, key=lambda face: face.score).frame_index if faces else 0
         frame, problem = self._frame(item, frame_index)
         if frame is None:
             return [self.paragraph(f"<i>{_markup(problem)}</i>")]
@@ -667,6 +674,10 @@ class _Builder:
             rows.append(("status", finding.status))
         if finding.reason:
             rows.append(("reason", finding.reason))
+        if finding.score is not None:
+            rows.append(("item score", _score(finding.score)))
+        if finding.band is not None:
+            rows.append(("item band", finding.band))
         values = [(key, value) for key, value in flatten(finding.values) if value is not None]
         if len(values) > FINDING_ROWS:
             values = values[:FINDING_ROWS] + [("...", f"{len(values) - FINDING_ROWS} more values in the JSON report")]
