@@ -39,7 +39,7 @@ from facexray_forensics.records import FLAGGED_BANDS, Band, FaceResult, Finding,
 FrameLoader = Callable[[ItemReport, int], "np.ndarray | None"]
 
 #: Longest side, in pixels, of a picture placed in the PDF; keeps reports small.
-PICTURE_PIXELS = 1200
+PICTURE_PIXELS = 1000
 #: Rows of one finding's table before the rest is left to the JSON report.
 FINDING_ROWS = 60
 #: Characters of one table cell before the rest is left to the JSON report.
