@@ -15,6 +15,8 @@ EXIT_FAILED = 4
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the examiner's PDF report here (and PATH.sha256 beside it).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the JSON report here: one record per item, see the schema in the package.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write a CSV table here: one row per item.")
+@click.option("--case-uco", "case_uco_path", type=click.Path(dir_okay=False), help="Write a CASE/UCO JSON-LD graph here (investigation, examiner, tool, files with hashes, the action and its results); it passes case_validate.")
+@click.option("--dfxml", "dfxml_path", type=click.Path(dir_okay=False), help="Write DFXML here: a fileobject per item with its hash digests, the tool as creator.")
 @click.option("--case", help="Case number or name, recorded on every custody record and in the reports.")
 @click.option("--exhibit", help="Exhibit or evidence number.")
 @click.option("--examiner", help="Name of the examiner running the scan.")
@@ -28,17 +30,20 @@ EXIT_FAILED = 4
 @click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse to decode pictures whose header declares more pixels than this (decompression-bomb guard). Default 100 million.")
 @click.option("--min-face", type=click.IntRange(min=8), default=None, help="Faces with a box side under this many pixels are not scored (face_too_small). Default 64.")
 @click.option("--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True, help="dlib face detector: hog (fast) or cnn (finds more small and turned faces, much slower on CPU).")
+@click.option("--video-frames", type=click.IntRange(min=1), default=None, help="Frames sampled from each video, evenly over its running time; a video's score is its best face track's. Default 32.")
 @click.option("--xray-images", "xray_images_path", type=click.Path(dir_okay=False), help="Write each scored face's X-ray map as a PNG beside this JSON index of them (with their SHA-256).")
 @click.option("--plugin", "only_plugins", multiple=True, metavar="NAME", help="Run only this plugin and those it requires; repeat for more (see fxr-forensic plugins).")
 @click.option("--no-plugin", "excluded_plugins", multiple=True, metavar="NAME", help="Leave this plugin out; repeat for more.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def scan(evidence, report_path, json_path, csv_path, case, exhibit, examiner, model_dir, device, workers,
-         batch_size, resume, known_hashes, max_bytes, max_pixels, min_face, detector, xray_images_path,
-         only_plugins, excluded_plugins, quiet) -> None:
+def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, case, exhibit, examiner, model_dir,
+         device, workers, batch_size, resume, known_hashes, max_bytes, max_pixels, min_face, detector, video_frames,
+         xray_images_path, only_plugins, excluded_plugins, quiet) -> None:
     """Scan EVIDENCE (files and folders) for faces forged by blending.
 
     Folders are walked recursively; links are recorded, never followed. Each
-    file's type is read from its content. Every item is hashed (MD5, SHA-1,
+    file's type is read from its content. Videos are sampled evenly in time;
+    disk images (raw/dd and E01) are read in place, never mounted, and each
+    file inside, deleted ones included, is an item of its own. Every item is hashed (MD5, SHA-1,
     SHA-256) before analysis and again at the end; each face gets a box, 68
     landmarks, an X-ray map, a calibrated probability and a verbal band, and
     an item's score is the highest of its faces. Items without a score say
@@ -60,11 +65,14 @@ def scan(evidence, report_path, json_path, csv_path, case, exhibit, examiner, mo
       fxr-forensic scan card.img.d/ photos/ --json out/scan.json --csv out/scan.csv --workers 2
       fxr-forensic scan evidence/ --report out/case.pdf --resume
       fxr-forensic scan evidence/ --json out/scan.json --known-hashes nsrl.csv --model weights/ --device cuda
+      fxr-forensic scan seized/disk.E01 --report out/case.pdf --case-uco out/case.jsonld --dfxml out/case.dfxml
     """
-    from facexray_forensics.evidence import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+    from facexray_forensics.evidence import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_VIDEO_FRAMES
     from facexray_forensics.plugins import discover_plugins, select_plugins
     from facexray_forensics.plugins.builtin import DEFAULT_MIN_FACE
+    from facexray_forensics.renderers.case_uco import render_case_uco
     from facexray_forensics.renderers.csv import render_csv
+    from facexray_forensics.renderers.dfxml import render_dfxml
     from facexray_forensics.renderers.json import render_json
     from facexray_forensics.renderers.pdf import render_pdf
     from facexray_forensics.renderers.xray_images import render_xray_images
@@ -73,6 +81,7 @@ def scan(evidence, report_path, json_path, csv_path, case, exhibit, examiner, mo
     settings = ScanSettings(
         max_bytes=max_bytes or DEFAULT_MAX_BYTES,
         max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
+        video_frames=video_frames or DEFAULT_VIDEO_FRAMES,
         min_face=min_face or DEFAULT_MIN_FACE,
         detector=detector,
         model_dir=model_dir,
@@ -89,10 +98,14 @@ def scan(evidence, report_path, json_path, csv_path, case, exhibit, examiner, mo
         outputs.append(Output(json_path, render_json))
     if csv_path:
         outputs.append(Output(csv_path, render_csv))
+    if case_uco_path:
+        outputs.append(Output(case_uco_path, render_case_uco))
+    if dfxml_path:
+        outputs.append(Output(dfxml_path, render_dfxml))
     if xray_images_path:
         outputs.append(Output(xray_images_path, render_xray_images))
     if not outputs:
-        raise click.UsageError("give at least one of --report, --json or --csv")
+        raise click.UsageError("give at least one of --report, --json, --csv, --case-uco or --dfxml")
     try:
         entries = discover_plugins(BUILTIN_PLUGINS)
         for entry in entries:
