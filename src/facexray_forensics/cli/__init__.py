@@ -46,6 +46,14 @@ from facexray_forensics.cli.evaluate import evaluate_command, split_command  # n
 main.add_command(evaluate_command)
 main.add_command(split_command)
 
+from facexray_forensics.cli.faces import faces  # noqa: E402
+
+main.add_command(faces)
+
+from facexray_forensics.cli.blend import blend  # noqa: E402
+
+main.add_command(blend)
+
 from facexray_forensics.cli.plugins import plugins  # noqa: E402
 
 main.add_command(plugins)

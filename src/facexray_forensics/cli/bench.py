@@ -62,3 +62,23 @@ def bench_train(model, batch, size, steps, warmup, device, no_bf16, no_channels_
         run(model, batch, size, steps, warmup, device, not no_bf16, not no_channels_last, compile_, compile_mode),
         as_json,
     )
+
+
+@bench.command("bi")
+@click.option("--index", "index_dir", default="local/index", show_default=True,
+              type=click.Path(file_okay=False), help="Face index to draw from (fxr-forensic faces index).")
+@click.option("--samples", default=2000, show_default=True, type=click.IntRange(1), help="Timed samples.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Stream seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_bi(index_dir, samples, seed, as_json):
+    """End-to-end BI samples per second in one process (key samples_per_s), and the time per stage.
+
+    Example: fxr-forensic bench bi --index local/index --json
+    """
+    from facexray_forensics.blending.bench import run
+
+    try:
+        result = run(index_dir, samples=samples, seed=seed)
+    except ValueError as error:
+        raise click.ClickException(f"{error} (build one with: fxr-forensic faces index REAL_DIR {index_dir})")
+    emit(result, as_json)

@@ -1,0 +1,611 @@
+"""The BI sampler of :mod:`.sampler`, made in batches on one torch device.
+
+The face pool (crops, the hull of every face region, the neighbour table) is copied once to
+the device; every draw, the mask rasterisation, the deformation, blur, colour correction,
+blend, X-ray and the augmentations then run there, batch by batch, with no copy back to the
+host. On CUDA the per-pixel steps are the extension's CUDA kernels (:mod:`..ops_cuda`); on a
+CPU device they are the CPU ops, so the same code runs, and is tested, without a GPU.
+
+Semantics are those of :class:`.sampler.BlendSampler`, step for step (same configuration,
+same distributions, same ops), with these differences that the maths leaves:
+
+- Draws come from a seeded ``torch.Generator`` on the device, batch by batch, so a stream is
+  reproducible from ``(seed, batch_size)`` on one device type; it is not the per-sample numpy
+  stream of the CPU sampler. :meth:`GpuBlendSampler.render` also takes the draws of CPU
+  samples (:meth:`Draws.from_params`), which renders the CPU sampler's samples again.
+- The hull mask is the set of pixel centres inside the hull of the region's landmarks,
+  rounded to 1/16 pixel as ``cv2.fillConvexPoly`` rounds them; OpenCV's scan conversion may
+  differ from it on boundary pixels.
+- The deformation triangulates each deformed grid by the empty-circumcircle test over all
+  triangles of its points, which is the CPU op's Delaunay triangulation for points in
+  general position (random offsets are).
+- Down-and-up resizing is OpenCV's INTER_AREA then INTER_LINEAR, written as one matrix per
+  side and applied with a batched matrix product.
+- JPEG: with ``jpeg="nvjpeg"`` torchvision's nvJPEG encoder and decoder on the GPU (grouped
+  by quality, which reads the qualities back once per batch); with ``jpeg="dct"`` a
+  JPEG model in torch (JFIF YCbCr, 4:2:0 chroma, 8×8 DCT, the IJG quantisation tables
+  scaled by quality, rounding), which runs on any device without synchronising and stays
+  within a few levels of libjpeg. ``"auto"`` takes nvJPEG where torchvision has it for CUDA.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from facexray_forensics import ops_cuda
+from facexray_forensics.blending.index import FaceIndex
+from facexray_forensics.blending.masks import region_points
+from facexray_forensics.blending.sampler import BlendSampler, SamplerConfig
+
+JPEG_MODES = ("auto", "nvjpeg", "dct")
+_HULL_ROUNDING = 16  # cv2.fillConvexPoly(..., shift=4) in masks.hull_mask
+_AUGMENT_BLUR_SIZES = (3, 5)
+
+
+@dataclass
+class Draws:
+    """Everything drawn for a batch of B samples, as tensors on the sampler's device.
+
+    Faces are numbers into the sampler's pool (``GpuBlendSampler.pool`` maps them to index
+    face numbers). Switched-off steps hold neutral values: zero offsets, jitter factors 1,
+    ``resize`` 0, ``augment_blur`` 1, ``noise_sigma`` 0, ``jpeg_quality`` 0.
+    """
+
+    label: torch.Tensor  # B int64, 1 blended, 0 real
+    background: torch.Tensor  # B int64 pool numbers
+    foreground: torch.Tensor  # B int64 pool numbers (the background for real samples)
+    region: torch.Tensor  # B int64 into config.regions
+    offsets: torch.Tensor  # B×G×2 float32 grid offsets in pixels
+    blur_kernel: torch.Tensor  # B int64 odd
+    match_std: torch.Tensor  # B bool: colour mode "mean_std"
+    jitter: torch.Tensor  # B×3 float32 brightness, contrast, saturation
+    resize: torch.Tensor  # B int64 small side, 0 for none
+    augment_blur: torch.Tensor  # B int64 odd kernel, 1 for none
+    noise_sigma: torch.Tensor  # B float32
+    noise_origin: torch.Tensor  # B×2 int64 (y, x) window in the noise bank
+    jpeg_quality: torch.Tensor  # B int64, 0 for none
+    flip: torch.Tensor  # B bool
+
+    def __len__(self) -> int:
+        return int(self.label.shape[0])
+
+    @classmethod
+    def from_params(cls, params: list[dict], sampler: GpuBlendSampler) -> Draws:
+        """The draws recorded in :class:`.sampler.SampleRecord` ``params`` (rounded as
+        recorded), for rendering the CPU sampler's samples on this sampler's device."""
+        local = {int(face): number for number, face in enumerate(sampler.pool)}
+        config = sampler.config
+        grid_points = sampler.grid.shape[0]
+        rows: dict[str, list] = {field.name: [] for field in fields(cls)}
+        for record in params:
+            augment = record.get("augment", {})
+            background = local[int(record["background"])]
+            rows["label"].append(int(record["label"]))
+            rows["background"].append(background)
+            rows["foreground"].append(local[int(record.get("foreground", record["background"]))])
+            rows["region"].append(config.regions.index(record.get("region", config.regions[0])))
+            rows["offsets"].append(record.get("grid_offsets", np.zeros((grid_points, 2)).tolist()))
+            rows["blur_kernel"].append(int(record.get("blur_kernel", 1)))
+            rows["match_std"].append(record.get("colour_mode") == "mean_std")
+            rows["jitter"].append(augment.get("jitter", [1.0, 1.0, 1.0]))
+            rows["resize"].append(int(augment.get("resize", 0)))
+            rows["augment_blur"].append(int(augment.get("blur", 1)))
+            noise = augment.get("noise", [0.0, 0, 0])
+            rows["noise_sigma"].append(float(noise[0]))
+            rows["noise_origin"].append([int(noise[1]), int(noise[2])])
+            rows["jpeg_quality"].append(int(augment.get("jpeg", 0)))
+            rows["flip"].append(bool(augment.get("flip", False)))
+        device = sampler.device
+        floats = {"offsets", "jitter", "noise_sigma"}
+        bools = {"match_std", "flip"}
+        values = {}
+        for name, column in rows.items():
+            dtype = torch.float32 if name in floats else torch.bool if name in bools else torch.int64
+            values[name] = torch.tensor(column, dtype=dtype, device=device)
+        return cls(**values)
+
+
+@dataclass
+class GpuBatch:
+    """A rendered batch on the sampler's device.
+
+    ``image`` B×S×S×3 uint8 (what the model sees); ``mask`` B×S×S float32, the deformed and
+    blurred hull mask before softening; ``softened`` the mask after the 3×3 Gaussian (the M
+    of Eq. 1 and 2); ``xray`` = 4·softened·(1 − softened); ``label`` B int64. Real samples
+    have all-zero mask, softened and xray. Flips move the masks with the image.
+    """
+
+    image: torch.Tensor
+    mask: torch.Tensor
+    softened: torch.Tensor
+    xray: torch.Tensor
+    label: torch.Tensor
+
+    def training_tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(image B×3×S×S float32 in [0, 1], xray B×1×S×S float32, label B int64)."""
+        image = self.image.permute(0, 3, 1, 2).float().div_(255.0)
+        return image, self.xray[:, None], self.label
+
+
+class GpuBlendSampler:
+    """BI samples in batches on ``device``, from a face index.
+
+    ``index``, ``config``, ``sources`` and ``neighbours`` are those of
+    :class:`.sampler.BlendSampler`, whose pool and neighbour table this sampler takes over.
+    The whole pool's crops go to the device (S·S·3 bytes a face: 196 kB at 256).
+    """
+
+    def __init__(
+        self,
+        index: FaceIndex | str | Path,
+        config: SamplerConfig | None = None,
+        sources: Iterable[str] | None = None,
+        neighbours: int = 100,
+        device: str | torch.device = "cuda",
+        jpeg: str = "auto",
+    ) -> None:
+        if jpeg not in JPEG_MODES:
+            raise ValueError(f"jpeg must be one of {JPEG_MODES}, got {jpeg!r}")
+        self.device = torch.device(device)
+        if self.device.type == "cuda" and not ops_cuda.cuda_available():
+            raise ValueError("device is CUDA but no CUDA device or CUDA build is available")
+        reference = BlendSampler(index, config, sources, neighbours)
+        self.index = reference.index
+        self.config = reference.config
+        self.size = reference.size
+        self.pool = reference.pool
+        self.grid = reference.grid.astype(np.float32)
+        self.jpeg = _resolve_jpeg(jpeg, self.device)
+        local = np.full(len(self.index), -1, dtype=np.int64)
+        local[self.pool] = np.arange(len(self.pool))
+        table = reference._table[self.pool]
+        table = np.where(table >= 0, local[np.maximum(table, 0)], -1)
+        counts = reference._counts[self.pool]
+        device = self.device
+        self._crops = torch.from_numpy(np.ascontiguousarray(self.index.crops[self.pool])).to(device)
+        self._table = torch.from_numpy(table).to(device)
+        self._counts = torch.from_numpy(counts.astype(np.int64)).to(device)
+        self._backgrounds = torch.from_numpy(np.flatnonzero(counts > 0)).to(device)
+        self._region_cumulative = torch.from_numpy(reference._region_cumulative).to(device)
+        self._hulls = torch.from_numpy(
+            hull_planes(self.index.landmarks[self.pool], self.config.regions)
+        ).to(device)
+        self._noise = torch.from_numpy(reference._noise).to(device)
+        self._grid = torch.from_numpy(self.grid).to(device)
+        self._resize_matrices: dict[int, torch.Tensor] = {}
+        self._resize_table: torch.Tensor | None = None
+
+    # Draws ---------------------------------------------------------------------------------
+
+    def draw(self, batch_size: int, generator: torch.Generator, augment: bool | None = None) -> Draws:
+        """Draw a batch's parameters with ``generator`` (on the sampler's device)."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        config, device, size = self.config, self.device, self.size
+
+        def uniform(*shape: int) -> torch.Tensor:
+            return torch.rand(*shape, generator=generator, device=device)
+
+        def integers(low: int, high: int) -> torch.Tensor:  # [low, high)
+            return torch.randint(low, high, (batch_size,), generator=generator, device=device)
+
+        label = (uniform(batch_size) < config.blend_probability).long()
+        if len(self._backgrounds) == 0:
+            if config.blend_probability > 0:
+                raise ValueError("no face in the pool has a neighbour of another source; cannot blend")
+            blended_background = torch.zeros(batch_size, dtype=torch.int64, device=device)
+        else:
+            pick = (uniform(batch_size) * len(self._backgrounds)).long()
+            blended_background = self._backgrounds[pick.clamp_(max=len(self._backgrounds) - 1)]
+        counts = self._counts[blended_background].clamp(min=1)
+        choice = torch.minimum((uniform(batch_size) * counts).long(), counts - 1)
+        foreground = self._table[blended_background, choice]
+        real_background = (uniform(batch_size) * len(self.pool)).long().clamp_(max=len(self.pool) - 1)
+        blended = label.bool()
+        background = torch.where(blended, blended_background, real_background)
+        foreground = torch.where(blended, foreground, background)
+        region = torch.searchsorted(self._region_cumulative, uniform(batch_size).double(), right=True)
+        region = region.clamp_(max=len(config.regions) - 1)
+        if config.deform:
+            low, high = config.deform_scale
+            scale = low + (high - low) * uniform(batch_size)
+            noise = torch.randn(batch_size, *self.grid.shape, generator=generator, device=device)
+            offsets = noise * (scale * size)[:, None, None]
+        else:
+            offsets = torch.zeros(batch_size, *self.grid.shape, device=device)
+        low, high = config.blur_kernel
+        blur_kernel = 2 * integers(low // 2, high // 2 + 1) + 1
+        modes = torch.tensor([mode == "mean_std" for mode in config.colour_modes], device=device)
+        match_std = modes[integers(0, len(config.colour_modes))]
+
+        do_augment = config.augment if augment is None else augment
+        off = torch.zeros(batch_size, dtype=torch.bool, device=device)
+
+        def chance(probability: float) -> torch.Tensor:
+            return uniform(batch_size) < probability if do_augment else off
+
+        strength = config.jitter_strength
+        jitter = torch.where(
+            chance(config.jitter_probability)[:, None],
+            1 - strength + 2 * strength * uniform(batch_size, 3),
+            torch.ones(batch_size, 3, device=device),
+        )
+        low, high = config.resize_scale
+        small = torch.round(size * (low + (high - low) * uniform(batch_size))).long().clamp_(min=8)
+        resize = torch.where(chance(config.resize_probability), small, 0)
+        sizes = torch.tensor(_AUGMENT_BLUR_SIZES, device=device)
+        augment_blur = torch.where(
+            chance(config.blur_probability), sizes[integers(0, len(sizes))], 1
+        )
+        low, high = config.noise_sigma
+        noise_sigma = torch.where(
+            chance(config.noise_probability), low + (high - low) * uniform(batch_size), 0.0
+        )
+        noise_origin = torch.stack([integers(0, size), integers(0, size)], dim=1)
+        low, high = config.jpeg_quality
+        jpeg_quality = torch.where(chance(config.jpeg_probability), integers(low, high + 1), 0)
+        flip = chance(config.flip_probability)
+        return Draws(
+            label=label, background=background, foreground=foreground, region=region,
+            offsets=offsets.float(), blur_kernel=blur_kernel, match_std=match_std,
+            jitter=jitter, resize=resize, augment_blur=augment_blur,
+            noise_sigma=noise_sigma.float(), noise_origin=noise_origin,
+            jpeg_quality=jpeg_quality, flip=flip,
+        )
+
+    # Rendering -----------------------------------------------------------------------------
+
+    def render(self, draws: Draws, keep_layers: bool = False) -> GpuBatch | tuple[GpuBatch, dict]:
+        """Make the batch that ``draws`` describe. With ``keep_layers`` also return the
+        un-augmented blend, the colour-corrected foreground and the background (float32)."""
+        config, size = self.config, self.size
+        scale = np.float32(1 / 255)
+        background = self._crops[draws.background].float().mul_(scale)
+        foreground = self._crops[draws.foreground].float().mul_(scale)
+        mask = self.hull_masks(draws.background, draws.region)
+        if config.deform:
+            destination = self._grid + draws.offsets
+            triangles = delaunay_batch(destination)
+            mask = ops_cuda.warp_piecewise_affine(
+                mask, self._grid.expand_as(destination).contiguous(), destination,
+                triangles=triangles, validate=False,
+            )
+        mask = ops_cuda.gaussian_blur_per_sample(
+            mask, draws.blur_kernel, max_size=config.blur_kernel[1], validate=False
+        )
+        mask = mask * draws.label.to(mask.dtype)[:, None, None, None]
+        if config.colour_correction:
+            foreground = ops_cuda.colour_transfer(
+                foreground, background, mask, match_std=draws.match_std, validate=False
+            ).clamp_(0.0, 1.0)
+        image, xray, softened = ops_cuda.blend_with_xray(
+            foreground, background, mask, validate=False
+        )
+        layers = {"blend": image.clone(), "foreground": foreground, "background": background}
+        image = self._augment(image, draws)
+        pixels = _to_uint8(image.clamp_(0.0, 1.0))
+        flip = draws.flip[:, None, None]
+        pixels = torch.where(flip[..., None], pixels.flip(2), pixels)
+        mask, softened, xray = (
+            torch.where(flip, layer[..., 0].flip(2), layer[..., 0]) for layer in (mask, softened, xray)
+        )
+        batch = GpuBatch(image=pixels, mask=mask, softened=softened, xray=xray, label=draws.label)
+        return (batch, layers) if keep_layers else batch
+
+    def batches(self, batch_size: int, seed: int = 0) -> Iterator[GpuBatch]:
+        """An endless stream of rendered batches drawn from ``seed``."""
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(int(seed))
+        while True:
+            yield self.render(self.draw(batch_size, generator))
+
+    def hull_masks(self, faces: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
+        """B×S×S×1 float32 masks: 1 where a pixel centre lies inside the face's region hull."""
+        planes = self._hulls[faces, regions]  # B×E×3, inside when a·x + b·y + c >= 0
+        a, b, c = planes.unbind(-1)
+        rows = torch.arange(self.size, device=self.device, dtype=planes.dtype)
+        # Per row y each edge bounds x from one side (a > 0: x >= ..., a < 0: x <= ...);
+        # horizontal edges accept or reject the whole row.
+        level = b[:, :, None] * rows + c[:, :, None]  # B×E×S
+        steep = a.abs() > 1e-9
+        bound = -level / torch.where(steep, a, torch.ones_like(a))[:, :, None]
+        infinity = torch.tensor(float("inf"), device=self.device, dtype=planes.dtype)
+        lower = torch.where((a > 1e-9)[:, :, None], bound, -infinity).amax(dim=1)
+        upper = torch.where((a < -1e-9)[:, :, None], bound, infinity).amin(dim=1)
+        row_open = torch.where(~steep[:, :, None], level >= 0, True).all(dim=1)  # B×S
+        columns = rows[None, None, :]
+        inside = (columns >= lower[:, :, None]) & (columns <= upper[:, :, None]) & row_open[:, :, None]
+        return inside.to(torch.float32)[..., None]
+
+    # Augmentations ---------------------------------------------------------------------------
+
+    def _augment(self, image: torch.Tensor, draws: Draws) -> torch.Tensor:
+        """Jitter, resize, blur, noise, JPEG: each a no-op where its draw is neutral."""
+        image = _jitter(image, draws.jitter)
+        image = self._resize(image, draws.resize)
+        image = ops_cuda.gaussian_blur_per_sample(
+            image, draws.augment_blur, max_size=max(_AUGMENT_BLUR_SIZES), validate=False
+        )
+        image = self._noise_add(image, draws.noise_sigma, draws.noise_origin)
+        return self._jpeg(image, draws.jpeg_quality)
+
+    def _resize(self, image: torch.Tensor, small: torch.Tensor) -> torch.Tensor:
+        if self._resize_table is None:
+            low, high = self.config.resize_scale
+            sides = range(max(8, int(np.floor(self.size * low))), int(np.ceil(self.size * high)) + 1)
+            table = np.stack(
+                [np.eye(self.size, dtype=np.float32)]
+                + [down_up_matrix(self.size, side) for side in range(1, max(sides) + 1)]
+            )
+            self._resize_table = torch.from_numpy(table).to(self.device)
+        matrices = self._resize_table[small]  # B×S×S; row 0 is the identity
+        batch, height, width, channels = image.shape
+        rows = torch.bmm(matrices, image.reshape(batch, height, width * channels))
+        rows = rows.reshape(batch, height, width, channels).transpose(1, 2)
+        both = torch.bmm(matrices, rows.reshape(batch, width, height * channels))
+        return both.reshape(batch, width, height, channels).transpose(1, 2).contiguous()
+
+    def _noise_add(self, image: torch.Tensor, sigma: torch.Tensor, origin: torch.Tensor) -> torch.Tensor:
+        span = torch.arange(self.size, device=self.device)
+        rows = (origin[:, 0, None] + span)[:, :, None]
+        columns = (origin[:, 1, None] + span)[:, None, :]
+        window = self._noise[rows, columns]  # B×S×S×3
+        return torch.addcmul(image, window, sigma[:, None, None, None])
+
+    def _jpeg(self, image: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        pixels = _to_uint8(image.clamp(0.0, 1.0))
+        if self.jpeg == "nvjpeg":
+            coded = _nvjpeg_round_trip(pixels, quality)
+        else:
+            coded = jpeg_round_trip(pixels, quality)
+        chosen = (quality > 0)[:, None, None, None]
+        return torch.where(chosen, coded.float().mul_(np.float32(1 / 255)), image)
+
+
+# Helpers ---------------------------------------------------------------------------------
+
+
+def _to_uint8(image: torch.Tensor) -> torch.Tensor:
+    """[0, 1] float -> uint8 rounded to nearest, ties to even (cv2.convertScaleAbs)."""
+    return torch.round(image * 255.0).clamp_(0, 255).to(torch.uint8)
+
+
+def _jitter(image: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
+    """Brightness, contrast about the mean grey, saturation about the grey (as the CPU
+    sampler folds them); factors (1, 1, 1) leave a sample exactly as it was."""
+    brightness, contrast, saturation = (factors[:, k, None, None] for k in range(3))
+    weights = torch.tensor([0.299, 0.587, 0.114], device=image.device, dtype=image.dtype)
+    grey = (image * weights).sum(dim=3)  # cv2.COLOR_RGB2GRAY
+    mean = grey.mean(dim=(1, 2), keepdim=True)
+    own = saturation * contrast * brightness
+    of_grey = (1 - saturation) * contrast * brightness
+    constant = (1 - contrast) * brightness * mean
+    return image * own[..., None] + (grey * of_grey + constant)[..., None]
+
+
+def hull_planes(landmarks: np.ndarray, regions: tuple[str, ...]) -> np.ndarray:
+    """F×R×E×3 float32 edge half-planes (a, b, c), inside when a·x + b·y + c >= 0 with
+    (a, b) of unit length, of each face's region hulls; padded with always-true planes."""
+    import cv2
+
+    hulls = []
+    for face in landmarks:
+        for region in regions:
+            points = region_points(face, region)
+            hull = cv2.convexHull(np.round(points * _HULL_ROUNDING).astype(np.int32))
+            hulls.append(hull.reshape(-1, 2).astype(np.float64) / _HULL_ROUNDING)
+    edges = max(len(hull) for hull in hulls)
+    planes = np.zeros((len(hulls), edges, 3), dtype=np.float32)
+    planes[:, :, 2] = 1.0
+    for number, hull in enumerate(hulls):
+        following = np.roll(hull, -1, axis=0)
+        delta = following - hull
+        signed_area = np.sum(hull[:, 0] * following[:, 1] - following[:, 0] * hull[:, 1])
+        orientation = 1.0 if signed_area > 0 else -1.0
+        length = np.maximum(np.hypot(delta[:, 0], delta[:, 1]), 1e-12)
+        # cross(delta, p - vertex)·orientation >= 0 inside
+        a = -delta[:, 1] * orientation / length
+        b = delta[:, 0] * orientation / length
+        c = -(a * hull[:, 0] + b * hull[:, 1])
+        planes[number, : len(hull)] = np.stack([a, b, c], axis=1)
+    return planes.reshape(len(landmarks), len(regions), edges, 3)
+
+
+_TRIANGLE_CACHE: dict = {}
+
+
+def delaunay_batch(points: torch.Tensor) -> torch.Tensor:
+    """Delaunay triangulations of a batch of small point sets, B×P×2 -> B×T×3 int32.
+
+    Keeps every triangle of three points whose circumcircle holds no other point (tested in
+    float64), counter-clockwise, padded with -1 rows to T = 2P − 5, the most a set of P
+    points in general position has. This is the CPU op's triangulation wherever it is
+    unique (no four points on one circle), and needs no host round trip.
+    """
+    batch, count, _ = points.shape
+    key = (count, str(points.device))
+    if key not in _TRIANGLE_CACHE:
+        triples = torch.tensor(list(itertools.combinations(range(count), 3)), device=points.device)
+        others = torch.tensor(
+            [[d for d in range(count) if d not in triple] for triple in triples.tolist()],
+            device=points.device,
+        )
+        _TRIANGLE_CACHE[key] = (triples, others)
+    triples, others = _TRIANGLE_CACHE[key]
+    coordinates = points.double()
+    a, b, c = (coordinates[:, triples[:, k]] for k in range(3))  # B×K×2
+    orientation = (b[..., 0] - a[..., 0]) * (c[..., 1] - a[..., 1]) - (b[..., 1] - a[..., 1]) * (
+        c[..., 0] - a[..., 0]
+    )
+    scale = (coordinates.amax(dim=1) - coordinates.amin(dim=1)).amax(dim=1)  # B
+    proper = orientation.abs() > 1e-12 * (scale**2)[:, None]
+    d = coordinates[:, others]  # B×K×(P−3)×2
+    ax, ay = (a[..., k, None] - d[..., k] for k in range(2))
+    bx, by = (b[..., k, None] - d[..., k] for k in range(2))
+    cx, cy = (c[..., k, None] - d[..., k] for k in range(2))
+    determinant = (
+        (ax * ax + ay * ay) * (bx * cy - cx * by)
+        + (bx * bx + by * by) * (cx * ay - ax * cy)
+        + (cx * cx + cy * cy) * (ax * by - bx * ay)
+    )
+    # The determinant is positive for a point inside a counter-clockwise triangle's circle.
+    inside = determinant * torch.sign(orientation)[..., None] > 0
+    empty = proper & ~inside.any(dim=2)  # B×K
+    most = 2 * count - 5
+    order = torch.sort(empty.to(torch.int8), dim=1, descending=True, stable=True).indices[:, :most]
+    chosen = triples[order]  # B×T×3
+    clockwise = orientation.gather(1, order) < 0
+    chosen = torch.where(clockwise[..., None], chosen[..., [0, 2, 1]], chosen)
+    keep = empty.gather(1, order)
+    return torch.where(keep[..., None], chosen, -1).to(torch.int32).contiguous()
+
+
+def down_up_matrix(size: int, small: int) -> np.ndarray:
+    """The size×size matrix of resizing a side of ``size`` pixels to ``small`` with
+    OpenCV's INTER_AREA and back with INTER_LINEAR (both as cv2.resize does for float32)."""
+    scale = size / small
+    down = np.zeros((small, size), dtype=np.float64)
+    for target in range(small):
+        start, stop = target * scale, (target + 1) * scale
+        first, last = int(np.floor(start)), int(np.ceil(stop))
+        for source in range(first, min(last, size)):
+            overlap = min(stop, source + 1) - max(start, source)
+            if overlap > 0:
+                down[target, source] = overlap / scale
+    up = np.zeros((size, small), dtype=np.float64)
+    ratio = small / size
+    for target in range(size):
+        position = (target + 0.5) * ratio - 0.5
+        source = int(np.floor(position))
+        fraction = position - source
+        if source < 0:
+            source, fraction = 0, 0.0
+        if source >= small - 1:
+            source, fraction = small - 1, 0.0
+        up[target, source] += 1.0 - fraction
+        if fraction > 0:
+            up[target, source + 1] += fraction
+    return (up @ down).astype(np.float32)
+
+
+def _resolve_jpeg(mode: str, device: torch.device) -> str:
+    if mode != "auto":
+        if mode == "nvjpeg" and not _has_nvjpeg(device):
+            raise ValueError("jpeg='nvjpeg' needs a CUDA device and torchvision with GPU JPEG")
+        return mode
+    return "nvjpeg" if _has_nvjpeg(device) else "dct"
+
+
+def _has_nvjpeg(device: torch.device) -> bool:
+    if device.type != "cuda":
+        return False
+    try:
+        from torchvision.io import decode_jpeg, encode_jpeg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _nvjpeg_round_trip(pixels: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+    """Encode and decode the samples with quality > 0 through nvJPEG, grouped by quality."""
+    from torchvision.io import decode_jpeg, encode_jpeg
+
+    result = pixels.clone()
+    wanted = quality.tolist()  # one read-back per batch: qualities group the encoder calls
+    groups: dict[int, list[int]] = {}
+    for number, value in enumerate(wanted):
+        if value > 0:
+            groups.setdefault(int(value), []).append(number)
+    for value, members in groups.items():
+        images = [pixels[number].permute(2, 0, 1).contiguous() for number in members]
+        encoded = encode_jpeg(images, quality=value)
+        decoded = decode_jpeg(encoded, device=pixels.device)
+        for number, image in zip(members, decoded):
+            result[number] = image.permute(1, 2, 0)
+    return result
+
+
+# JPEG model ------------------------------------------------------------------------------
+
+# The IJG (libjpeg) example tables of the JPEG standard, Annex K, in row-major order.
+_LUMINANCE_TABLE = [
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+]  # fmt: skip
+_CHROMINANCE_TABLE = [
+    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
+    24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
+] + [99] * 32  # fmt: skip
+
+
+def quantisation_tables(quality: torch.Tensor) -> torch.Tensor:
+    """B×2×8×8 libjpeg quantisation tables (luminance, chrominance) for qualities 1..100,
+    as ``jpeg_set_quality`` scales them (baseline: clamped to 1..255)."""
+    quality = quality.clamp(1, 100).double()
+    scale = torch.where(quality < 50, 5000.0 / quality, 200.0 - 2.0 * quality)
+    base = torch.tensor([_LUMINANCE_TABLE, _CHROMINANCE_TABLE], dtype=torch.float64,
+                        device=quality.device)
+    tables = torch.floor((base[None] * scale[:, None, None] + 50.0) / 100.0).clamp_(1, 255)
+    return tables.reshape(-1, 2, 8, 8).float()
+
+
+def _dct_matrix(device: torch.device) -> torch.Tensor:
+    k = torch.arange(8, dtype=torch.float64, device=device)
+    matrix = torch.cos((2 * k[None, :] + 1) * k[:, None] * np.pi / 16) * np.sqrt(2 / 8)
+    matrix[0] /= np.sqrt(2)
+    return matrix.float()
+
+
+def _blockwise(plane: torch.Tensor, matrix: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """Quantise a B×H×W plane (H, W multiples of 8) in the DCT domain and transform back."""
+    batch, height, width = plane.shape
+    blocks = plane.reshape(batch, height // 8, 8, width // 8, 8).permute(0, 1, 3, 2, 4)
+    coefficients = matrix @ blocks @ matrix.T
+    step = table[:, None, None]
+    quantised = torch.round(coefficients / step) * step
+    restored = matrix.T @ quantised @ matrix
+    return restored.permute(0, 1, 3, 2, 4).reshape(batch, height, width)
+
+
+def jpeg_round_trip(pixels: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+    """A JPEG encode-decode model of B×H×W×3 uint8 RGB at per-sample ``quality`` (1..100),
+    as libjpeg does it by default: JFIF YCbCr, chroma averaged over 2×2 (4:2:0), 8×8 DCT,
+    the standard tables scaled by quality, rounding to the quantisation step, and the chroma
+    brought back with the triangle filter of libjpeg's fancy upsampling (bilinear). It
+    computes in float where libjpeg uses integer DCTs, so it stays within a few levels of
+    a real round trip. Samples whose quality is 0 come back unchanged. Sides must be
+    multiples of 16."""
+    batch, height, width, _ = pixels.shape
+    if height % 16 or width % 16:
+        raise ValueError(f"the JPEG model needs sides that are multiples of 16, got {height}×{width}")
+    rgb = pixels.float()
+    red, green, blue = rgb.unbind(-1)
+    luma = 0.299 * red + 0.587 * green + 0.114 * blue
+    blue_difference = -0.168735892 * red - 0.331264108 * green + 0.5 * blue + 128.0
+    red_difference = 0.5 * red - 0.418687589 * green - 0.081312411 * blue + 128.0
+    tables = quantisation_tables(quality)
+    matrix = _dct_matrix(pixels.device)
+
+    def chroma(plane: torch.Tensor) -> torch.Tensor:
+        small = torch.nn.functional.avg_pool2d(plane[:, None], 2)[:, 0]
+        restored = _blockwise(small - 128.0, matrix, tables[:, 1]) + 128.0
+        return torch.nn.functional.interpolate(
+            restored[:, None], scale_factor=2, mode="bilinear", align_corners=False
+        )[:, 0]
+
+    luma = _blockwise(luma - 128.0, matrix, tables[:, 0]) + 128.0
+    cb = chroma(blue_difference) - 128.0
+    cr = chroma(red_difference) - 128.0
+    red = luma + 1.402 * cr
+    green = luma - 0.344136286 * cb - 0.714136286 * cr
+    blue = luma + 1.772 * cb
+    decoded = torch.stack([red, green, blue], dim=-1).round_().clamp_(0, 255).to(torch.uint8)
+    return torch.where((quality > 0)[:, None, None, None], decoded, pixels)
