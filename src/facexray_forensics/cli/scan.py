@@ -43,11 +43,11 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
     Folders are walked recursively; links are recorded, never followed. Each
     file's type is read from its content. Videos are sampled evenly in time;
     disk images (raw/dd and E01) are read in place, never mounted, and each
-    file inside, deleted ones included, is an item of its own. Every item is hashed (MD5, SHA-1,
-    SHA-256) before analysis and again at the end; each face gets a box, 68
-    landmarks, an X-ray map, a calibrated probability and a verbal band, and
-    an item's score is the highest of its faces. Items without a score say
-    why: no_face, face_too_small, unreadable, unsupported, too_large or
+    file inside, deleted ones included, is an item of its own. Every item is
+    hashed (MD5, SHA-1, SHA-256) before analysis and again at the end; each
+    face gets a box, 68 landmarks, an X-ray map, a calibrated probability and
+    a verbal band, and an item's score is the highest of its faces (a
+    video's: its best face track's). Items without a score say why: no_face, face_too_small, unreadable, unsupported, too_large or
     known_file. Evidence is opened read-only and never written to; output
     paths inside the evidence are refused.
 
