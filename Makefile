@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-tools
+.PHONY: install demo test test-tools autopsy-zip
 
 install: $(STAMP)
 
@@ -27,3 +27,9 @@ demo: install
 
 test: install test-tools
 	$(BIN)/python -m pytest
+
+# The Autopsy ingest module as a zip to unpack into Autopsy's python_modules
+# folder (see plugins/autopsy/README.md); needs only the standard library.
+AUTOPSY_ZIP ?= dist/facexray-autopsy.zip
+autopsy-zip:
+	$(PYTHON) plugins/autopsy/build_zip.py $(AUTOPSY_ZIP)

@@ -1,0 +1,5 @@
+// Test stub: the few members of the Autopsy/TSK API that the Face X-ray module uses, with the same signatures.
+package org.sleuthkit.autopsy.ingest;
+
+public interface IngestModuleIngestJobSettings extends java.io.Serializable {
+}

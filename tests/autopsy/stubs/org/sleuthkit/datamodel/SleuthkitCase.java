@@ -1,0 +1,7 @@
+// Test stub: the few members of the Autopsy/TSK API that the Face X-ray module uses, with the same signatures.
+package org.sleuthkit.datamodel;
+
+public class SleuthkitCase {
+    private final Blackboard blackboard = new Blackboard();
+    public Blackboard getBlackboard() { return blackboard; }
+}
