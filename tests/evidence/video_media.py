@@ -63,16 +63,23 @@ def moving_bar(count: int, height: int = 96, width: int = 128) -> list[np.ndarra
     return pictures
 
 
+#: The face's surroundings in the 512×512 bundled astronaut, enlarged so the face is about 115 pixels wide.
+FACE_CROP = (slice(40, 240), slice(123, 323))
+CROP_SIZE = 256
+
+
 def face_pictures(count: int) -> list[np.ndarray]:
     """The bundled real astronaut beside its self-blended forgery, drifting a little each frame."""
-    real = np.asarray(Image.open(SAMPLES / "astronaut.png").convert("RGB").resize((256, 256)))
-    forged = np.asarray(Image.open(SAMPLES / "astronaut_self_blended.jpg").convert("RGB").resize((256, 256)))
     pictures = []
+    faces = []
+    for name in ("astronaut.png", "astronaut_self_blended.jpg"):
+        image = np.asarray(Image.open(SAMPLES / name).convert("RGB"))[FACE_CROP]
+        faces.append(np.asarray(Image.fromarray(image).resize((CROP_SIZE, CROP_SIZE))))
     for index in range(count):
-        canvas = np.full((288, 640, 3), 90, np.uint8)
+        canvas = np.full((CROP_SIZE + 32, 2 * CROP_SIZE + 128, 3), 90, np.uint8)
         shift = 2 * index
-        canvas[16:272, 16 + shift : 272 + shift] = real
-        canvas[16:272, 352 + shift : 608 + shift] = forged
+        canvas[16 : 16 + CROP_SIZE, 16 + shift : 16 + CROP_SIZE + shift] = faces[0]
+        canvas[16 : 16 + CROP_SIZE, CROP_SIZE + 80 + shift : 2 * CROP_SIZE + 80 + shift] = faces[1]
         pictures.append(canvas)
     return pictures
 

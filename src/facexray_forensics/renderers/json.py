@@ -2,7 +2,8 @@
 
 Each item record carries ``path``, ``md5``, ``sha1``, ``sha256``,
 ``status``, ``score`` (null when not scored, never 0), ``band``, ``faces``
-(box, score, band, 68 landmarks), ``metadata`` (the EXIF summary) and the
+(box, score, band, 68 landmarks, frame index, timestamp and, in a
+video, the face track), ``metadata`` (the EXIF summary) and the
 findings of every plugin. The file validates against :data:`SCHEMA_PATH`.
 """
 
@@ -33,6 +34,7 @@ def _face(face: FaceResult) -> dict[str, Any]:
         "landmarks": [[float(x), float(y)] for x, y in face.landmarks],
         "frame_index": face.frame_index,
         "timestamp": face.timestamp,
+        "track": face.track,
     }
 
 

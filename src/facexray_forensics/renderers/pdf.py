@@ -24,6 +24,9 @@ from xml.sax.saxutils import escape
 import cv2
 import numpy as np
 from PIL import Image as PillowImage
+from reportlab.graphics.charts.lineplots import LinePlot
+from reportlab.graphics.shapes import Drawing, Line, String
+from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -40,6 +43,8 @@ FrameLoader = Callable[[ItemReport, int], "np.ndarray | None"]
 
 #: Longest side, in pixels, of a picture placed in the PDF; keeps reports small.
 PICTURE_PIXELS = 1000
+#: Frames shown for a flagged video: those of its highest-scoring faces.
+TOP_FRAMES = 3
 #: Rows of one finding's table before the rest is left to the JSON report.
 FINDING_ROWS = 60
 #: Characters of one table cell before the rest is left to the JSON report.
@@ -563,9 +568,77 @@ class _Builder:
                 ],
                 [0.08, 0.4, 0.16, 0.12, 0.24],
             ))
+            if item.kind == "video":
+                story += self.timeline(faces)
+                if item.band in FLAGGED_BANDS:
+                    story += self.top_frames(item, faces)
             story += self.face_strip(item, faces)
         story += self.findings(list(item.findings.values()))
         return story
+
+    def timeline(self, faces: list[FaceResult]) -> list:
+        """A video's face scores over time, one line per face track, with the band edges dashed."""
+        height = 4.2 * cm
+        drawing = Drawing(self.width, height)
+        plot = LinePlot()
+        plot.x, plot.y, plot.width, plot.height = 1.2 * cm, 0.9 * cm, self.width - 1.6 * cm, height - 1.4 * cm
+        tracks = sorted({face.track for face in faces}, key=lambda track: -1 if track is None else track)
+        plot.data = [
+            sorted((face.timestamp if face.timestamp is not None else float(face.frame_index), face.score)
+                   for face in faces if face.track == track)
+            for track in tracks
+        ]
+        palette = [colors.HexColor(value) for value in ("#1f4e9c", "#b5179e", "#2a9d8f", "#e76f51", "#6a4c93")]
+        for number in range(len(tracks)):
+            plot.lines[number].strokeColor = palette[number % len(palette)]
+            plot.lines[number].symbol = makeMarker("FilledCircle", size=3)
+        times = [point[0] for line in plot.data for point in line]
+        plot.xValueAxis.valueMin = min(times)
+        plot.xValueAxis.valueMax = max(max(times), min(times) + 1e-3)
+        plot.yValueAxis.valueMin, plot.yValueAxis.valueMax, plot.yValueAxis.valueStep = 0.0, 1.0, 0.25
+        for axis in (plot.xValueAxis, plot.yValueAxis):
+            axis.labels.fontSize = 7
+        drawing.add(plot)
+        thresholds = self.report.model_card.get("thresholds", {}) if isinstance(self.report.model_card, Mapping) else {}
+        for name in ("moderate", "strong"):
+            if isinstance(thresholds.get(name), (int, float)) and 0.0 <= thresholds[name] <= 1.0:
+                y = plot.y + plot.height * thresholds[name]
+                drawing.add(Line(plot.x, y, plot.x + plot.width, y, strokeColor=colors.grey, strokeDashArray=[2, 2]))
+                drawing.add(String(plot.x + plot.width - 2, y + 2, name, fontSize=6, textAnchor="end", fillColor=colors.grey))
+        drawing.add(String(plot.x + plot.width / 2, 0.1 * cm, "time in the video (s)", fontSize=7, textAnchor="middle"))
+        legend = ", ".join(
+            f"<font color='{palette[number % len(palette)].hexval()}'>track {track if track is not None else '-'}</font>"
+            for number, track in enumerate(tracks)
+        )
+        return [
+            self.section("Score timeline", level=2, style=self.subheading),
+            drawing,
+            self.paragraph(f"<i>Probability of a blended face per sampled frame, one line per face track ({legend}); "
+                           "the video's score is its best track's robust aggregate.</i>", self.cell),
+        ]
+
+    def top_frames(self, item: ItemReport, faces: list[FaceResult]) -> list:
+        """The frames of a flagged video's highest-scoring faces, with their boxes and X-ray maps."""
+        best: dict[int, FaceResult] = {}
+        for face in sorted(faces, key=lambda face: (-face.score, face.frame_index)):
+            best.setdefault(face.frame_index, face)
+        chosen = list(best.values())[:TOP_FRAMES]
+        cells = []
+        for face in sorted(chosen, key=lambda face: face.frame_index):
+            frame, problem = self._frame(item, face.frame_index)
+            if frame is None:
+                cells.append(self.paragraph(f"<i>{_markup(problem)}</i>", self.cell))
+                continue
+            shown = [other for other in faces if other.frame_index == face.frame_index]
+            cells.append([
+                _image_flowable(draw_faces(*_shrunk(frame, shown, PICTURE_PIXELS)), self.width / TOP_FRAMES - 6, 4.5 * cm),
+                self.paragraph(f"Frame {_frame_label(face)}: best face {_score(face.score)}"
+                               + (f", track {face.track}" if face.track is not None else ""), self.cell),
+            ])
+        cells += [""] * (TOP_FRAMES - len(cells))
+        table = Table([cells], colWidths=[self.width / TOP_FRAMES] * TOP_FRAMES, hAlign="LEFT")
+        table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        return [self.section("Top frames", level=2, style=self.subheading), table]
 
     def _frame(self, item: ItemReport, index: int) -> tuple[np.ndarray | None, str | None]:
         """The frame and None, or None and why not; each frame is loaded once."""
