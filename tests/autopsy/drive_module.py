@@ -109,8 +109,6 @@ def play(factories, scenario):
     for file in files:
         case.getServices().getFileManager().addFileForStub(file)
     context = IngestJobContext(scenario["job_id"])
-    if scenario.get("cancel_after_ms") is not None:
-        context.cancelAfterForStub(scenario["cancel_after_ms"])
     factory = factories[scenario["factory"]]
     outcome = {"name": scenario["name"], "process": []}
     if factory.isFileIngestModuleFactory():
@@ -124,6 +122,8 @@ def play(factories, scenario):
         outcome["start_up_error"] = error.getMessage()
         return outcome
     outcome["start_up_seconds"] = time.time() - started
+    if scenario.get("cancel_after_ms") is not None:  # the examiner presses cancel while the job runs
+        context.cancelAfterForStub(scenario["cancel_after_ms"])
     started = time.time()
     if factory.isFileIngestModuleFactory():
         for file in files:

@@ -62,7 +62,8 @@ SCORES = {
 SKIPPED_FILE_TYPES = (TskData.TSK_DB_FILES_TYPE_ENUM.UNALLOC_BLOCKS, TskData.TSK_DB_FILES_TYPE_ENUM.UNUSED_BLOCKS)
 
 _logger = Logger.getLogger(MODULE_NAME)
-# One readiness check per CLI and model, shared by the per-thread file modules of a job.
+# One readiness check per ingest job and settings, shared by the job's per-thread file modules;
+# a later job checks again, so a model fixed after a refusal is seen without restarting Autopsy.
 _checked = {}
 _checked_lock = threading.Lock()
 
@@ -107,7 +108,7 @@ def _read_text(path):
 
 def _check_ready(settings, context, terminator):
     """Ask the CLI whether it can scan (the model loads and verifies); raise with its reason if not."""
-    key = (settings["cli_path"], settings["model_dir"], settings["device"])
+    key = (context.getJobId(), settings["cli_path"], settings["model_dir"], settings["device"])
     with _checked_lock:
         if key in _checked:
             problem = _checked[key]
@@ -122,6 +123,18 @@ def _check_ready(settings, context, terminator):
             _checked[key] = problem
     if problem:
         raise IngestModuleException("%s cannot start: %s" % (MODULE_NAME, problem))
+
+
+def _start(module, context, terminator):
+    """What both modules do at start-up: settings, the readiness check, the blackboard types."""
+    module.context = context
+    module.settings = _settings()
+    module.terminator = terminator
+    _check_ready(module.settings, context, terminator)
+    try:
+        module.poster = _Poster(context)
+    except JavaException as error:
+        raise IngestModuleException("%s cannot create its blackboard types: %s" % (MODULE_NAME, error))
 
 
 def _job_folder(parent, context, *parts):
@@ -232,11 +245,7 @@ class FaceXrayFileIngestModule(FileIngestModule):
     """Scans one picture per fxr-forensic run."""
 
     def startUp(self, context):
-        self.context = context
-        self.settings = _settings()
-        self.terminator = FileIngestModuleProcessTerminator(context)
-        _check_ready(self.settings, context, self.terminator)
-        self.poster = _Poster(context)
+        _start(self, context, FileIngestModuleProcessTerminator(context))
 
     def process(self, file):
         if not _wanted(file):
@@ -295,11 +304,7 @@ class FaceXrayDataSourceIngestModule(DataSourceIngestModule):
     """Copies every picture of a data source and scans them in one fxr-forensic run."""
 
     def startUp(self, context):
-        self.context = context
-        self.settings = _settings()
-        self.terminator = DataSourceIngestModuleProcessTerminator(context)
-        _check_ready(self.settings, context, self.terminator)
-        self.poster = _Poster(context)
+        _start(self, context, DataSourceIngestModuleProcessTerminator(context))
 
     def process(self, data_source, progress):
         case = Case.getCurrentCase()
