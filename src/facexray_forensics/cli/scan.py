@@ -32,7 +32,7 @@ EXIT_FAILED = 4
 @click.option("--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True, help="dlib face detector: hog (fast) or cnn (finds more small and turned faces, much slower on CPU).")
 @click.option("--video-frames", type=click.IntRange(min=1), default=None, help="Frames sampled from each video, evenly over its running time; a video's score is its best face track's. Default 32.")
 @click.option("--xray-images", "xray_images_path", type=click.Path(dir_okay=False), help="Write each scored face's X-ray map as a PNG beside this JSON index of them (with their SHA-256).")
-@click.option("--plugin", "only_plugins", multiple=True, metavar="NAME", help="Run only this plugin and those it requires; repeat for more (see fxr-forensic plugins).")
+@click.option("--plugin", "only_plugins", multiple=True, metavar="NAME", help="Run only this plugin, those it requires and hashing; repeat for more (see fxr-forensic plugins).")
 @click.option("--no-plugin", "excluded_plugins", multiple=True, metavar="NAME", help="Leave this plugin out; repeat for more.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, case, exhibit, examiner, model_dir,
@@ -111,7 +111,9 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
         for entry in entries:
             if entry.error is not None and entry.name not in only_plugins:
                 click.echo(f"fxr-forensic scan: leaving out plugin {entry.name} from {entry.source}: {entry.error}", err=True)
-        plugins = [plugin() for plugin in select_plugins(entries, only_plugins, excluded_plugins)]
+        # Hashing runs whatever else is chosen: the custody chain records every item's hashes.
+        only = (*only_plugins, "hashing") if only_plugins else ()
+        plugins = [plugin() for plugin in select_plugins(entries, only, excluded_plugins)]
         report = run_scan(
             evidence,
             outputs,
