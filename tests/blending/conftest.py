@@ -1,8 +1,5 @@
 """Fixtures: small face indexes made from the public-domain astronaut photo."""
 
-import os
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -10,9 +7,6 @@ from skimage import data
 
 from facexray_forensics.blending.index import write_index
 from facexray_forensics.faces import FaceDetector, align_face
-
-SHARED = Path(os.environ.get("FXR_SHARED_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
-
 
 def astronaut_variants(count: int, seed: int = 0):
     """``count`` aligned faces: the astronaut under random similarity transforms and colour shifts.

@@ -125,7 +125,8 @@ class SampleRecord:
 
 
 class _Timer:
-    """Accumulates seconds per stage when asked to; costs nothing otherwise."""
+    """Accumulates CPU seconds of this thread per stage when asked to (CPU, not wall
+    time, so a busy shared machine does not inflate the split); costs nothing otherwise."""
 
     def __init__(self, totals: dict | None) -> None:
         self.totals = totals
@@ -135,9 +136,9 @@ class _Timer:
         if self.totals is None:
             yield
             return
-        started = time.perf_counter()
+        started = time.thread_time()
         yield
-        self.totals[name] = self.totals.get(name, 0.0) + time.perf_counter() - started
+        self.totals[name] = self.totals.get(name, 0.0) + time.thread_time() - started
 
 
 class BlendSampler:
@@ -235,7 +236,8 @@ class BlendSampler:
             else:
                 background_face = int(self.pool[rng.integers(len(self.pool))])
                 foreground_face = None
-            background = np.asarray(self.index.crops[background_face], dtype=np.float32)
+            background_pixels = np.array(self.index.crops[background_face])
+            background = background_pixels.astype(np.float32)
             background *= np.float32(1 / 255)
         params["background"] = background_face
         params["background_source"] = self.index.source_names[self.index.sources[background_face]]
@@ -297,39 +299,66 @@ class BlendSampler:
                 softened = np.zeros((size, size), np.float32)
                 softened[window] = part_softened
         else:
-            image = background.copy()
+            image = None
             mask = np.zeros((size, size), np.float32)
             softened = np.zeros((size, size), np.float32)
             xray = np.zeros((size, size), np.float32)
         do_augment = config.augment if augment is None else augment
-        augmentations: dict = {}
-        if do_augment:
-            image = self._augment(image, rng, augmentations, timer)
-        with timer.stage("quantise"):
-            np.clip(image, 0.0, 1.0, out=image)
-            pixels = _to_uint8(image)
-        if do_augment and rng.random() < config.flip_probability:
+        plan = self._plan_augmentation(rng) if do_augment else {}
+        if image is None and not plan.keys() & _FLOAT_AUGMENTATIONS:
+            pixels = background_pixels  # a real sample that stays 8-bit: no round trip through float
+        else:
+            if image is None:
+                image = background.copy()
+            image = self._degrade(image, plan, timer)
+            with timer.stage("quantise"):
+                np.clip(image, 0.0, 1.0, out=image)
+                pixels = _to_uint8(image)
+        if "jpeg" in plan:
+            with timer.stage("jpeg"):
+                pixels = _jpeg(pixels, plan["jpeg"])
+        if plan.get("flip"):
             with timer.stage("flip"):
                 pixels = cv2.flip(pixels, 1)
                 if label:  # a real sample's maps are all zero
                     mask, softened, xray = (cv2.flip(a, 1) for a in (mask, softened, xray))
-            augmentations["flip"] = True
-        params["augment"] = augmentations
+        params["augment"] = plan
         return SampleRecord(image=pixels, mask=mask, softened=softened, xray=xray, label=label,
                             params=params, foreground=foreground, background=background)
 
-    def _augment(self, image: np.ndarray, rng: np.random.Generator, record: dict, timer: _Timer) -> np.ndarray:
-        """Degrade ``image`` (H×W×3 float32 in [0, 1]) the same way for real and blended samples."""
+    def _plan_augmentation(self, rng: np.random.Generator) -> dict:
+        """Choose the augmentations of one sample and their parameters (JSON-ready).
+
+        Switches and parameters are drawn in a fixed order, the flip last, so a
+        sample and its flipped twin differ in nothing else."""
+        config = self.config
+        plan: dict = {}
+        if rng.random() < config.jitter_probability:
+            factors = rng.uniform(1 - config.jitter_strength, 1 + config.jitter_strength, 3)
+            plan["jitter"] = [round(float(v), 4) for v in factors]
+        if rng.random() < config.resize_probability:
+            plan["resize"] = max(8, int(round(self.size * rng.uniform(*config.resize_scale))))
+        if rng.random() < config.blur_probability:
+            plan["blur"] = int(rng.choice((3, 5)))
+        if rng.random() < config.noise_probability:
+            plan["noise"] = [round(float(rng.uniform(*config.noise_sigma)), 5),
+                             *(int(v) for v in rng.integers(0, self.size, 2))]
+        if rng.random() < config.jpeg_probability:
+            plan["jpeg"] = int(rng.integers(config.jpeg_quality[0], config.jpeg_quality[1] + 1))
+        if rng.random() < config.flip_probability:
+            plan["flip"] = True
+        return plan
+
+    def _degrade(self, image: np.ndarray, plan: dict, timer: _Timer) -> np.ndarray:
+        """Apply the planned float augmentations to ``image`` (H×W×3 float32 in [0, 1]), in place where possible."""
         import cv2
 
         from facexray_forensics import ops
 
-        config = self.config
         size = image.shape[0]
-        if rng.random() < config.jitter_probability:
+        if "jitter" in plan:
             with timer.stage("jitter"):
-                strength = config.jitter_strength
-                brightness, contrast, saturation = rng.uniform(1 - strength, 1 + strength, 3)
+                brightness, contrast, saturation = plan["jitter"]
                 grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
                 mean = float(grey.mean())
                 # Brightness, then contrast about the mean grey, then saturation about the grey,
@@ -341,38 +370,33 @@ class BlendSampler:
                 grey += np.float32(constant)
                 image *= np.float32(own)
                 image += grey[:, :, None]
-            record["jitter"] = [round(float(v), 4) for v in (brightness, contrast, saturation)]
-        if rng.random() < config.resize_probability:
+        if "resize" in plan:
             with timer.stage("resize"):
-                scale = float(rng.uniform(*config.resize_scale))
-                small = max(8, int(round(size * scale)))
+                small = plan["resize"]
                 image = cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)
                 image = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
-            record["resize"] = small
-        if rng.random() < config.blur_probability:
+        if "blur" in plan:
             with timer.stage("blur_augment"):
-                kernel = int(rng.choice((3, 5)))
-                image = ops.gaussian_blur(np.ascontiguousarray(image), kernel)
-            record["blur"] = kernel
-        if rng.random() < config.noise_probability:
+                image = ops.gaussian_blur(np.ascontiguousarray(image), plan["blur"])
+        if "noise" in plan:
             with timer.stage("noise"):
-                sigma = float(rng.uniform(*config.noise_sigma))
-                y, x = rng.integers(0, size, 2)
+                sigma, y, x = plan["noise"]
                 image = cv2.scaleAdd(self._noise[y:y + size, x:x + size], sigma, image)
-            record["noise"] = [round(sigma, 5), int(y), int(x)]
-        if rng.random() < config.jpeg_probability:
-            with timer.stage("jpeg"):
-                quality = int(rng.integers(config.jpeg_quality[0], config.jpeg_quality[1] + 1))
-                np.clip(image, 0.0, 1.0, out=image)
-                bgr = cv2.cvtColor(_to_uint8(image), cv2.COLOR_RGB2BGR)
-                ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-                if not ok:
-                    raise RuntimeError("JPEG encoding failed")
-                decoded = cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-                image = decoded.astype(np.float32)
-                image *= np.float32(1 / 255)
-            record["jpeg"] = quality
         return image
+
+
+_FLOAT_AUGMENTATIONS = frozenset({"jitter", "resize", "blur", "noise"})
+
+
+def _jpeg(pixels: np.ndarray, quality: int) -> np.ndarray:
+    """Re-compress an RGB uint8 image as JPEG at ``quality`` and decode it again."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR),
+                               [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -444,6 +468,11 @@ class BlendDataset(torch.utils.data.IterableDataset):
     def __iter__(self) -> Iterator:
         info = torch.utils.data.get_worker_info()
         worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
+        if info is not None:
+            import cv2
+
+            # Workers are the parallelism; OpenCV's own pool would only contend (torch does the same).
+            cv2.setNumThreads(1)
         end = None if self.length is None else self.start + self.length
         block = worker
         while True:
