@@ -102,7 +102,9 @@ def test_scan_command_and_outputs(results):
     assert command[:3] == ["/bin/fxr", "scan", "/case/Temp/x"] and "--model" not in command
     for option, key in (("--json", "json"), ("--report", "report"), ("--xray-images", "xrays")):
         assert command[command.index(option) + 1] == outputs[key] and outputs[key].startswith("/case/out/")
-    assert command[command.index("--case") + 1] == "C1" and "--examiner" not in command
+    assert command[command.index("--case") + 1] == "C1" and "--examiner" not in command and "--workers" not in command
+    single, _ = results.scan_command("/bin/fxr", "/e", "/o", settings, single=True)
+    assert single[single.index("--workers") + 1] == "1"
     with_model, _ = results.scan_command("/bin/fxr", "/e", "/o", dict(settings, model_dir="/weights"))
     assert with_model[with_model.index("--model") + 1] == "/weights"
     assert results.check_command("/bin/fxr", dict(settings, model_dir="/w"))[-2:] == ["--model", "/w"]

@@ -93,3 +93,15 @@ def test_example_plugin_findings_reach_json_and_pdf(plugin_path, example_plugin_
     for key, value in direct.values.items():
         shown = {True: "yes", False: "no"}.get(value, str(value))
         assert key + shown in section, (key, shown)
+
+
+def test_plugin_selection_runs_the_chosen_plugin_and_hashing_only(plugin_path, tmp_path):
+    completed = cli(["scan", str(evidence_dir() / "astronaut.jpg"), "--json", str(tmp_path / "scan.json"),
+                     "--plugin", "jpeg_quantisation", "--workers", "1", "--quiet"], plugin_path, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads((tmp_path / "scan.json").read_text())
+    [item] = document["items"]
+    assert set(item["findings"]) == {"hashing", "jpeg_quantisation"}
+    assert item["findings"]["jpeg_quantisation"]["values"]["coding"] == "baseline"
+    assert item["sha256"] and item["score"] is None  # hashed, but no face plugin ran
+    assert [name.split()[0] for name in document["scan"]["settings"]["plugins"]] == ["hashing", "jpeg_quantisation"]

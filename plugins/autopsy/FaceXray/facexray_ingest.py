@@ -193,12 +193,12 @@ class _Poster(object):
         return True
 
 
-def _scan(settings, evidence_folder, output_folder, terminator, exhibit):
+def _scan(settings, evidence_folder, output_folder, terminator, exhibit, single):
     """Run the scan; returns (records, outputs), or None when cancelled. Raises ValueError on failure."""
     case = Case.getCurrentCase()
     command, outputs = facexray_results.scan_command(
         settings["cli_path"], evidence_folder, output_folder, settings,
-        case_name=case.getDisplayName(), examiner=case.getExaminer(), exhibit=exhibit)
+        case_name=case.getDisplayName(), examiner=case.getExaminer(), exhibit=exhibit, single=single)
     log_path = os.path.join(output_folder, "scan.log")
     exit_code = _run(command, log_path, terminator)
     if terminator.shouldTerminateProcess():
@@ -256,7 +256,7 @@ class FaceXrayFileIngestModule(FileIngestModule):
         try:
             ContentUtils.writeToFile(file, File(os.path.join(
                 evidence, facexray_results.exported_name(file.getId(), file.getNameExtension()))))
-            scanned = _scan(self.settings, evidence, output, self.terminator, _exhibit(file))
+            scanned = _scan(self.settings, evidence, output, self.terminator, _exhibit(file), single=True)
             if scanned is None:
                 _log(Level.INFO, "cancelled while scanning %s" % file.getName())
                 return IngestModule.ProcessResult.OK
@@ -324,7 +324,7 @@ class FaceXrayDataSourceIngestModule(DataSourceIngestModule):
             if not by_id:
                 return IngestModule.ProcessResult.OK
             progress.progress("Scanning %d pictures with fxr-forensic" % len(by_id), len(files) + 1)
-            scanned = _scan(self.settings, evidence, output, self.terminator, data_source.getName())
+            scanned = _scan(self.settings, evidence, output, self.terminator, data_source.getName(), single=False)
             if scanned is None:
                 _log(Level.INFO, "cancelled while scanning data source %s" % data_source.getName())
                 return IngestModule.ProcessResult.OK

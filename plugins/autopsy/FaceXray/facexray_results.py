@@ -115,11 +115,13 @@ def check_problem(output_text, exit_code):
     return "; ".join(problems) or None
 
 
-def scan_command(cli, evidence, output_directory, settings, case_name=None, examiner=None, exhibit=None):
+def scan_command(cli, evidence, output_directory, settings, case_name=None, examiner=None, exhibit=None,
+                 single=False):
     """The scan's command line and the paths it will write, as (command, outputs).
 
     ``outputs`` maps "json", "report" and "xrays" (the X-ray image index) to
-    paths inside ``output_directory``.
+    paths inside ``output_directory``. ``single`` says the evidence is one
+    picture: the scan then runs in one process instead of starting a pool.
     """
     outputs = {
         "json": os.path.join(output_directory, "facexray.json"),
@@ -130,6 +132,8 @@ def scan_command(cli, evidence, output_directory, settings, case_name=None, exam
                "--xray-images", outputs["xrays"], "--device", settings["device"]]
     if settings.get("model_dir"):
         command += ["--model", settings["model_dir"]]
+    if single:
+        command += ["--workers", "1"]
     for option, value in (("--case", case_name), ("--examiner", examiner), ("--exhibit", exhibit)):
         if value:
             command += [option, value]
