@@ -88,9 +88,13 @@ void transfer_image(const float* foreground, const float* background, const floa
     std::vector<float> weight(static_cast<std::size_t>(row));
     std::vector<float> shift_foreground(static_cast<std::size_t>(std::max(row, kLanes)));
     std::vector<float> shift_background(shift_foreground.size());
+    // Shift by the first pixel inside the mask: a value from the statistics'
+    // own range, whatever lies outside.
+    std::ptrdiff_t first_inside = 0;
+    while (first_inside < height * width - 1 && !(mask[first_inside] > 0.0f)) ++first_inside;
     for (std::size_t i = 0; i < shift_foreground.size(); ++i) {
-        shift_foreground[i] = foreground[i % channels];
-        shift_background[i] = background[i % channels];
+        shift_foreground[i] = foreground[first_inside * channels + i % channels];
+        shift_background[i] = background[first_inside * channels + i % channels];
     }
     Sums sums;
     std::vector<double> sum_f(channels, 0.0), sum_b(channels, 0.0);

@@ -226,10 +226,13 @@ void warp_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t
 
         const double low_y = std::min({d[0].y, d[1].y, d[2].y});
         const double high_y = std::max({d[0].y, d[1].y, d[2].y});
-        const std::ptrdiff_t row_first = std::max<std::ptrdiff_t>(
-            0, static_cast<std::ptrdiff_t>(std::ceil(low_y - 1e-7)));
-        const std::ptrdiff_t row_last = std::min<std::ptrdiff_t>(
-            height - 1, static_cast<std::ptrdiff_t>(std::floor(high_y + 1e-7)));
+        // Clamp in floating point before converting, so no coordinate can
+        // overflow the integer conversion.
+        const double row_top = std::max(0.0, std::ceil(low_y - 1e-7));
+        const double row_bottom = std::min(height - 1.0, std::floor(high_y + 1e-7));
+        if (!(row_top <= row_bottom)) continue;
+        const std::ptrdiff_t row_first = static_cast<std::ptrdiff_t>(row_top);
+        const std::ptrdiff_t row_last = static_cast<std::ptrdiff_t>(row_bottom);
         for (std::ptrdiff_t row = row_first; row <= row_last; ++row) {
             // The span of this row inside all three edge half-planes, with a
             // tolerance of 1e-7 pixels so centres on an edge count as inside.
@@ -249,10 +252,11 @@ void warp_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t
                 else if (limit > 0.0)
                     empty = true;
             }
-            if (empty) continue;
+            // left only grows from 0 and right only shrinks from width - 1,
+            // so once ordered both convert safely.
+            if (empty || !(std::ceil(left) <= std::floor(right))) continue;
             const std::ptrdiff_t first = static_cast<std::ptrdiff_t>(std::ceil(left));
             const std::ptrdiff_t last = static_cast<std::ptrdiff_t>(std::floor(right));
-            if (first > last) continue;
 
             const float row_x = static_cast<float>(bx * row + cx);
             const float row_y = static_cast<float>(by * row + cy);
