@@ -13,27 +13,40 @@ from facexray_forensics.evidence.video import FrameTooLarge, sample_video, targe
 from facexray_forensics.records import Item, Status
 
 
-def _reference(data: bytes) -> tuple[list[float], dict[float, np.ndarray], float, float]:
-    """Every frame decoded in order by plain PyAV: times, pictures, start and duration per the container."""
-    import av
+class Reference:
+    """Every frame decoded in order by plain PyAV: times, pictures, key frames, and start and duration per the container."""
 
-    with av.open(io.BytesIO(data)) as container:
-        stream = container.streams.video[0]
-        pictures = {float(frame.pts * stream.time_base): frame.to_ndarray(format="rgb24") for frame in container.decode(stream)}
-        start = float((stream.start_time or 0) * stream.time_base)
-        duration = float(stream.duration * stream.time_base) if stream.duration else container.duration / 1e6
-    return sorted(pictures), pictures, start, duration
+    def __init__(self, data: bytes):
+        import av
 
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.video[0]
+            self.pictures, self.keys = {}, []
+            for frame in container.decode(stream):
+                time = float(frame.pts * stream.time_base)
+                self.pictures[time] = frame.to_ndarray(format="rgb24")
+                if frame.key_frame:
+                    self.keys.append(time)
+            self.start = float((stream.start_time or 0) * stream.time_base)
+            self.duration = float(stream.duration * stream.time_base) if stream.duration else container.duration / 1e6
+        self.times = sorted(self.pictures)
 
-def _expected_times(times: list[float], start: float, duration: float, count: int) -> list[float]:
-    """For each of ``count`` evenly spaced targets, the first frame shown at or after it (repeats dropped)."""
-    chosen = []
-    for index in range(count):
-        target = start + duration * index / count
-        later = [time for time in times if time >= target - 1e-6]
-        if later and later[0] not in chosen:
-            chosen.append(later[0])
-    return chosen
+    def expected_times(self, count: int) -> list[float]:
+        """The module's rule, restated: one sample per slice of the running time, centred on an even target;
+        the key frame nearest the target when the slice holds one after the last sample, else the first
+        frame at or after the target; a frame is never taken twice."""
+        chosen: list[float] = []
+        half = self.duration / count / 2
+        for index in range(count):
+            target = self.start + self.duration * index / count
+            last = chosen[-1] if chosen else -np.inf
+            keys = [key for key in self.keys if abs(key - target) <= half + 1e-9 and key > last + 1e-9]
+            if keys:
+                target = min(keys, key=lambda key: (abs(key - target), key))
+            later = [time for time in self.times if time >= target - 1e-6]
+            if later and later[0] > last + 1e-9:
+                chosen.append(later[0])
+        return chosen
 
 
 def _sample(data: bytes, count: int, notes: dict | None = None):
@@ -51,20 +64,25 @@ def _sample(data: bytes, count: int, notes: dict | None = None):
 @pytest.mark.parametrize("gop", [12, 250])
 def test_frames_are_the_ones_shown_at_even_times(times_ms, gop):
     data = encode_video(moving_bar(len(times_ms)), times_ms=times_ms, gop=gop)
-    times, pictures, start, duration = _reference(data)
+    reference = Reference(data)
     notes: dict = {}
     frames = _sample(data, 8, notes)
-    assert [frame.timestamp for frame in frames] == pytest.approx(_expected_times(times, start, duration, 8))
+    times = [frame.timestamp for frame in frames]
+    assert times == pytest.approx(reference.expected_times(8))
+    assert len(frames) == 8 and times == sorted(set(times))
+    half = reference.duration / 16
+    for index, time in enumerate(times):  # one sample in each eighth of the running time
+        assert abs(time - (reference.start + 2 * half * index)) <= half + max(np.diff(reference.times)) + 1e-6
     assert [frame.index for frame in frames] == list(range(len(frames)))
     for frame in frames:  # a seek that landed off a key frame would show as damaged pixels
-        assert np.array_equal(frame.pixels, pictures[frame.timestamp])
-    assert notes["timestamps"] == [frame.timestamp for frame in frames]
+        assert np.array_equal(frame.pixels, reference.pictures[frame.timestamp])
+    assert notes["timestamps"] == times
     assert notes["codec"] == "h264" and notes["problems"] == []
-    assert notes["duration_s"] == pytest.approx(duration)
+    assert notes["duration_s"] == pytest.approx(reference.duration)
 
 
 def test_seeking_skips_most_frames(monkeypatch):
-    """With a key frame every 10 frames, 4 samples of 100 frames need far fewer than 100 decoded."""
+    """With a key frame every 10 frames, 4 samples of 100 frames are 4 key frames: a handful decoded, not 100."""
     import av
 
     data = encode_video(moving_bar(100), gop=10)
@@ -79,24 +97,36 @@ def test_seeking_skips_most_frames(monkeypatch):
     monkeypatch.setattr(av.packet.Packet, "decode", counting)
     frames = _sample(data, 4)
     assert len(frames) == 4
-    assert 4 <= len(decoded) < 50
+    assert 4 <= len(decoded) < 25
+    assert set(Reference(data).keys) >= {frame.timestamp for frame in frames}
+
+
+def test_b_frames_reorder_and_key_frames_are_still_hit():
+    """With B-frames the index holds decoding times; samples must still be the key frames, found by one seek each."""
+    data = encode_video(moving_bar(60), gop=12, preset="medium")
+    reference = Reference(data)
+    notes: dict = {}
+    frames = _sample(data, 5, notes)
+    assert [frame.timestamp for frame in frames] == pytest.approx(reference.expected_times(5))
+    assert notes["problems"] == []  # no seek landed late, so no fall-back to decoding everything
+    for frame in frames:
+        assert np.array_equal(frame.pixels, reference.pictures[frame.timestamp])
 
 
 def test_more_samples_than_frames_gives_each_frame_once():
     data = encode_video(moving_bar(5))
-    times, _, _, _ = _reference(data)
-    assert [frame.timestamp for frame in _sample(data, 32)] == pytest.approx(times)
+    assert [frame.timestamp for frame in _sample(data, 32)] == pytest.approx(Reference(data).times)
 
 
 @pytest.mark.parametrize("rotation", [90, -90, 180])
 def test_display_matrix_is_applied(rotation):
     pictures = moving_bar(6, height=48, width=80)
     data = encode_video(pictures, rotation=rotation)
-    _, reference, _, _ = _reference(data)  # plain decoding ignores the display matrix
+    reference = Reference(data)  # plain decoding ignores the display matrix
     notes: dict = {}
     frames = _sample(data, 3, notes)
     for frame in frames:
-        assert np.array_equal(frame.pixels, np.rot90(reference[frame.timestamp], rotation // 90))
+        assert np.array_equal(frame.pixels, np.rot90(reference.pictures[frame.timestamp], rotation // 90))
     assert notes["rotation"] == rotation % 360
     assert (notes["height"], notes["width"]) == frames[0].pixels.shape[:2]
     if rotation == 90:  # counter-clockwise: the red top-left marker ends up bottom-left
@@ -105,23 +135,22 @@ def test_display_matrix_is_applied(rotation):
 
 def test_mpeg_ts_seeks_imprecisely_and_still_gives_the_right_frames():
     data = encode_video(moving_bar(50), container="mpegts", gop=10)
-    times, pictures, start, duration = _reference(data)
-    notes: dict = {}
-    frames = _sample(data, 5, notes)
-    assert [frame.timestamp for frame in frames] == pytest.approx(_expected_times(times, start, duration, 5))
+    reference = Reference(data)
+    frames = _sample(data, 5)
+    assert [frame.timestamp for frame in frames] == pytest.approx(reference.expected_times(5))
     for frame in frames:
-        assert np.array_equal(frame.pixels, pictures[frame.timestamp])
+        assert np.array_equal(frame.pixels, reference.pictures[frame.timestamp])
 
 
 def test_truncated_stream_gives_what_decodes_and_records_the_break():
     data = encode_video(moving_bar(50), container="matroska", gop=10)
-    times, pictures, _, _ = _reference(data)
+    reference = Reference(data)
     notes: dict = {}
     frames = _sample(data[: len(data) // 2], 10, notes)
     assert 0 < len(frames) < 10
     assert any("ends or breaks early" in problem for problem in notes["problems"])
     for frame in frames:
-        assert np.array_equal(frame.pixels, pictures[frame.timestamp])
+        assert np.array_equal(frame.pixels, reference.pictures[frame.timestamp])
 
 
 @pytest.mark.parametrize(

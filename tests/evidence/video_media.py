@@ -22,11 +22,13 @@ def encode_video(
     container: str = "mp4",
     rotation: int = 0,
     gop: int | None = None,
+    preset: str = "ultrafast",
 ) -> bytes:
     """H.264 video of RGB ``pictures`` shown at ``times_ms`` (default 25 frames a second).
 
     Unequal gaps between ``times_ms`` make a variable-frame-rate stream;
-    ``rotation`` sets the display matrix (counter-clockwise degrees).
+    ``rotation`` sets the display matrix (counter-clockwise degrees);
+    presets slower than "ultrafast" reorder frames (B-frames).
     """
     import av
 
@@ -34,7 +36,7 @@ def encode_video(
     times_ms = list(times_ms) if times_ms is not None else [40 * index for index in range(len(pictures))]
     buffer = io.BytesIO()
     output = av.open(buffer, "w", format=container)
-    stream = output.add_stream("libx264", rate=25, options={"preset": "ultrafast"})
+    stream = output.add_stream("libx264", rate=25, options={"preset": preset})
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     stream.codec_context.time_base = fractions.Fraction(1, 1000)
     if gop is not None:

@@ -1,13 +1,17 @@
-"""Video frames for a scan: N frames evenly spaced in presentation time.
+"""Video frames for a scan: N frames spread evenly over the presentation time.
 
 PyAV decodes from any seekable binary stream (``Item.open()``), so a video
 inside a disk image is read straight from the image, never copied out.
 
-Sampling seeks rather than decoding every frame: for each target time the
-decoder jumps to the key frame at or before it when that key frame lies
-beyond what has been decoded already, and otherwise decodes on from where it
-is. Targets are times, not frame numbers, so variable frame rate spreads the
-samples evenly over the running time all the same. The display matrix
+The running time is cut into N equal slices, one sample each, centred on N
+evenly spaced target times. A key frame inside a slice is taken when there
+is one, because it decodes on its own after one seek; otherwise the frame
+shown at the target time is decoded, seeking to the key frame before it
+when that lies beyond what has been decoded already, and decoding on from
+where the decoder is when not. Phones write a key frame every second or
+two, so most samples cost one seek and one frame. Slices are times, not
+frame numbers, so variable frame rate spreads the samples evenly all the
+same. The display matrix
 (rotation side data, e.g. a phone held upright) is applied, so faces stand
 the right way up for the detector.
 
@@ -120,11 +124,12 @@ def _seconds(pts, stream) -> str:
 
 
 def _key_frame_times(container, stream) -> tuple[list[float], float | None]:
-    """Times of key frames and of the stream's end.
+    """Presentation times of key frames, and of the stream's end.
 
     The container's index (MP4's sample table, Matroska's cues) gives them
-    without reading the stream; otherwise one demux pass reads packet headers
-    (no decoding) to find them.
+    without reading the stream, in decoding time: the first packet's
+    presentation delay (B-frame reordering) is added. Otherwise one demux
+    pass reads packet headers (no decoding) to find them.
     """
     import av
 
@@ -136,7 +141,15 @@ def _key_frame_times(container, stream) -> tuple[list[float], float | None]:
     else:
         duration = container.duration / 1e6 if container.duration else None  # in AV_TIME_BASE units
     if entries and duration:
-        keys = sorted(float(entry.timestamp * base) for entry in entries if entry.is_keyframe)
+        delay = 0.0
+        try:
+            first = next(iter(container.demux(stream)), None)
+            if first is not None and first.pts is not None and first.dts is not None:
+                delay = float((first.pts - first.dts) * base)
+        except av.error.FFmpegError:
+            pass  # no delay known: a seek may then land a few frames late, which is caught
+        container.seek(0)
+        keys = sorted(float(entry.timestamp * base) + delay for entry in entries if entry.is_keyframe)
         return keys, start + duration
     keys, end = [], None
     try:
@@ -216,10 +229,15 @@ def _sample(container, count: int, max_pixels: int | None, notes: dict) -> Itera
         problems=reader.problems,
     )
     targets = target_times(start, end - start, count)
+    half_slice = (end - start) / count / 2
     stalled = False  # the decoder ran dry; only a seek can go on
     sequential = False  # seeking proved unreliable: decode on from the start instead
     for target in targets:
-        if timestamps and target <= reader.position:
+        taken = timestamps[-1] if timestamps else None
+        nearby = _key_in_slice(keys, target, half_slice, taken)
+        if nearby is not None:
+            target = nearby
+        if taken is not None and target <= reader.position:
             continue  # the frame already taken covers this time (more targets than frames)
         key = _last_at_or_before(keys, target)
         if not sequential and (stalled or reader.position is None or (key is not None and key > reader.position)):
@@ -242,6 +260,18 @@ def _sample(container, count: int, max_pixels: int | None, notes: dict) -> Itera
         reader.problems.append(f"no frame at or after {targets[-1]:.3f}s: the stream ends or breaks early")
     if not timestamps:
         raise ValueError(f"no decodable video frame: {'; '.join(reader.problems) or 'no frame decoded'}")
+
+
+def _key_in_slice(keys: list[float], target: float, half_slice: float, taken: float | None) -> float | None:
+    """The key frame nearest ``target`` within half a slice of it and after the last frame taken, or None.
+
+    """
+    import bisect
+
+    low = bisect.bisect_left(keys, target - half_slice)
+    high = bisect.bisect_right(keys, target + half_slice)
+    candidates = [key for key in keys[low:high] if taken is None or key > taken + 1e-6]
+    return min(candidates, key=lambda key: (abs(key - target), key), default=None)
 
 
 def _last_at_or_before(times: list[float], target: float) -> float | None:
