@@ -82,3 +82,22 @@ def bench_bi(index_dir, samples, seed, as_json):
     except ValueError as error:
         raise click.ClickException(f"{error} (build one with: fxr-forensic faces index REAL_DIR {index_dir})")
     emit(result, as_json)
+
+
+@bench.command("video")
+@click.option("--seconds", default=60.0, show_default=True, type=click.FloatRange(min=1.0), help="Length of the 720p clip made for the run.")
+@click.option("--frames", default=None, type=click.IntRange(min=1), help="Frames sampled per video. Default: the scan's (32).")
+@click.option("--model", "model_dir", default=None, type=click.Path(file_okay=False, exists=True), help="Weights directory. Default: the packaged model, else random weights of the same size.")
+@click.option("--device", default="cpu", show_default=True, help="Where the model runs: cpu, cuda or cuda:N.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_video(seconds, frames, model_dir, device, as_json):
+    """Seconds a scan spends per minute of 720p H.264 video at the default sampling
+    (key seconds_per_minute), with the time per stage and, for comparison, the time to
+    decode every frame.
+
+    Example: fxr-forensic bench video --json
+    """
+    from facexray_forensics.bench.video import run
+    from facexray_forensics.evidence import DEFAULT_VIDEO_FRAMES
+
+    emit(run(seconds, frames or DEFAULT_VIDEO_FRAMES, model_dir, device), as_json)
