@@ -84,6 +84,25 @@ def bench_bi(index_dir, samples, seed, as_json):
     emit(result, as_json)
 
 
+@bench.command("scan")
+@click.option("--images", default=32, show_default=True, type=click.IntRange(min=2), help="How many 640×480 single-face JPEGs to scan.")
+@click.option("--model", "model_dir", default=None, type=click.Path(file_okay=False, exists=True), help="Weights directory. Default: the packaged model, else random weights of the same size.")
+@click.option("--device", default="cpu", show_default=True, help="Where the model runs: cpu, cuda or cuda:N.")
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(min=0), help="Decoding and detection processes; 0 means one per CPU.")
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1), help="Items per model batch.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_scan(images, model_dir, device, workers, batch_size, as_json):
+    """Images a second through the whole scan, end to end (key images_per_s): hashing,
+    decoding, face detection with landmarks, alignment, the model, custody log, journal,
+    re-hashing and the JSON report, with milliseconds per image for each stage.
+
+    Example: fxr-forensic bench scan --json
+    """
+    from facexray_forensics.bench.scan import run
+
+    emit(run(images, model_dir, device, workers, batch_size), as_json)
+
+
 @bench.command("video")
 @click.option("--seconds", default=60.0, show_default=True, type=click.FloatRange(min=1.0), help="Length of the 720p clip made for the run.")
 @click.option("--frames", default=None, type=click.IntRange(min=1), help="Frames sampled per video. Default: the scan's (32).")

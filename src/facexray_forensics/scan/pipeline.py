@@ -92,7 +92,14 @@ class ScanCase:
 
 @dataclass
 class ScanTimings:
-    """Seconds per stage (summed over worker processes) and the wall time."""
+    """Seconds per stage and the wall time.
+
+    Plugin stages ("hashing", "faces.detect", ...) are summed over the worker
+    processes, so with several workers they can add up to more than the wall
+    time. "startup" is everything before the first item (model loading, the
+    walk); "items" is the wall time of the item loop; "records" the fsynced
+    custody and journal writes; "reverify" the second hashing pass.
+    """
 
     wall: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
@@ -357,6 +364,7 @@ def run_scan(
                 for (_, found), finding in zip(chosen, results):
                     found[plugin.name] = finding
                 timings.add({plugin.name: time.perf_counter() - plugin_start})
+            records_start = time.perf_counter()
             for item, found in batch:
                 report = _item_report(item, found)
                 custody.append(
@@ -367,7 +375,10 @@ def run_scan(
                 journal.append(report)
                 bar.update(1)
             batch.clear()
+            timings.add({"records": time.perf_counter() - records_start})
 
+        items_start = time.perf_counter()
+        timings.add({"startup": items_start - wall_start})
         for item, (found, seconds) in zip(todo, runner.map(_run_parallel, todo)):
             timings.add(seconds)
             for finding in found.values():
@@ -381,6 +392,7 @@ def run_scan(
         if batch:
             flush()
         bar.close()
+        timings.add({"items": time.perf_counter() - items_start})
 
         verify_start = time.perf_counter()
         after = list(runner.map(_rehash, items)) if runner.pool is not None else [_rehash(item) for item in items]

@@ -1,0 +1,140 @@
+"""Images a second through the whole scan: 640×480 single-face JPEGs, end to end.
+
+The images are made here from scikit-image's public-domain astronaut (her
+face shifted across a plain backdrop, so every file differs). They are
+scanned by :func:`facexray_forensics.scan.run_scan` with the built-in
+plugins: hashing, EXIF, decoding, face detection with 68 landmarks,
+alignment, the model batched in the main process, the custody log and the
+journal, the second hashing pass and the JSON report. The model is the
+packaged one, or HRNet-W18 with random weights (the same computation) while
+none is shipped. Alongside, the detector and the model are timed alone in
+this process, and the model's floating-point work per face is counted, to
+say where the time goes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+WIDTH, HEIGHT = 640, 480
+
+
+def make_images(count: int) -> list[bytes]:
+    """``count`` different 640×480 JPEGs, each with the astronaut's one face."""
+    import cv2
+    from PIL import Image
+    from skimage import data
+
+    face = cv2.resize(data.astronaut()[0:300, 60:420], (336, 280), interpolation=cv2.INTER_AREA)
+    images = []
+    for index in range(count):
+        canvas = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+        canvas[:] = (70 + index % 50, 90, 110)
+        x = round((WIDTH - face.shape[1]) * index / max(1, count - 1))
+        y = (HEIGHT - face.shape[0]) // 2
+        canvas[y : y + face.shape[0], x : x + face.shape[1]] = face
+        buffer = io.BytesIO()
+        Image.fromarray(canvas).save(buffer, format="JPEG", quality=90)
+        images.append(buffer.getvalue())
+    return images
+
+
+def _model_directory(model_dir: str | None, scratch: Path) -> tuple[str, str]:
+    from facexray_forensics.model import ModelCard, create, default_model_dir, save_weights
+
+    if model_dir:
+        return model_dir, "given"
+    packaged = default_model_dir()
+    if packaged is not None:
+        return str(packaged), "packaged"
+    import torch
+
+    torch.manual_seed(0)
+    directory = scratch / "random-weights"
+    save_weights(create("hrnet_w18"), directory, ModelCard("hrnet_w18"))
+    return str(directory), "random weights (HRNet-W18, speed only)"
+
+
+def _time_alone(images: list[bytes], model_dir: str, device: str, batch_size: int) -> dict:
+    """Per-image milliseconds of detection and of the model, each alone in this process."""
+    import cv2
+
+    from facexray_forensics.faces import FaceDetector, align_face
+    from facexray_forensics.model import Predictor, load_weights
+
+    detector = FaceDetector()
+    pixels = [cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1].copy() for image in images[:8]]
+    start = time.perf_counter()
+    faces = [detector.detect(frame) for frame in pixels]
+    detect_ms = (time.perf_counter() - start) * 1000 / len(pixels)
+    crops = np.stack([align_face(frame, found[0].landmarks).crop for frame, found in zip(pixels, faces) if found])
+    predictor = Predictor(load_weights(model_dir), device=device, batch_size=batch_size)
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        predictor.predict(crops[:1])  # also the warm-up: first-call allocations
+    start = time.perf_counter()
+    predictor.predict(crops)
+    model_ms = (time.perf_counter() - start) * 1000 / len(crops)
+    return {
+        "detect_landmarks_ms_per_image": round(detect_ms, 1),
+        "model_ms_per_face": round(model_ms, 1),
+        "model_gflop_per_face": round(counter.get_total_flops() / 1e9, 2),  # multiply and add counted apart
+        "model_batch": int(min(batch_size, len(crops))),
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def run(images: int = 32, model_dir: str | None = None, device: str = "cpu", workers: int = 0, batch_size: int = 16) -> dict:
+    """Scan ``images`` generated JPEGs and return throughput and time per stage."""
+    from facexray_forensics.plugins.builtin import BUILTIN_PLUGINS
+    from facexray_forensics.renderers.json import render_json
+    from facexray_forensics.scan import Output, ScanSettings, ScanTimings, run_scan
+
+    if images < 2:
+        raise ValueError(f"images must be at least 2, got {images}")
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="fxr-bench-scan-") as scratch:
+        scratch = Path(scratch)
+        evidence = scratch / "evidence"
+        evidence.mkdir()
+        contents = make_images(images)
+        for index, content in enumerate(contents):
+            (evidence / f"face_{index:04d}.jpg").write_bytes(content)
+        out = scratch / "out"
+        out.mkdir()
+        directory, model_source = _model_directory(model_dir, scratch)
+        timings = ScanTimings()
+        settings = ScanSettings(model_dir=directory, device=device, workers=workers, batch_size=batch_size)
+        report = run_scan([evidence], [Output(out / "scan.json", render_json)], [plugin() for plugin in BUILTIN_PLUGINS],
+                          settings, timings=timings, progress=False)
+        alone = _time_alone(contents, directory, device, batch_size)
+    stages = timings.stages
+    per_image = {f"{stage}_ms_per_image": round(seconds * 1000 / images, 1) for stage, seconds in sorted(stages.items())}
+    faces = sum(len(item.faces) for item in report.items)
+    return {
+        "images": images,
+        "image_size": f"{WIDTH}x{HEIGHT}",
+        "images_per_s": round(images / stages["items"], 2),
+        "images_per_s_with_startup": round(images / timings.wall, 2),
+        "wall_s": round(timings.wall, 2),
+        "startup_s": round(stages["startup"], 2),
+        "scored": report.summary["scored"],
+        "faces": faces,
+        "workers": workers or os.cpu_count(),
+        "cpus": os.cpu_count(),
+        # Other work on the machine slows every stage; the 1-minute load before and after the run.
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "device": device,
+        "batch_size": batch_size,
+        "model": model_source,
+        **per_image,
+        **alone,
+    }
