@@ -138,7 +138,8 @@ def play(factories, scenario):
     outcome["reports"] = [list(report) for report in case.getReportsForStub()]
     outcome["left_in_temp"] = sorted(
         os.path.relpath(os.path.join(root, name), case.getTempDirectory())
-        for root, _, names in os.walk(case.getTempDirectory()) for name in names if name != "check.json")
+        for root, _, names in os.walk(case.getTempDirectory()) for name in names
+        if name not in ("check.json", "check.log"))
     return outcome
 
 

@@ -81,7 +81,8 @@ def test_check_answers_are_read(results):
     broken = [dict(ready[1], error="failed to start: ValueError: no model")] + ready[:1]
     assert results.check_problem(json.dumps(broken), 1) == "face_xray: failed to start: ValueError: no model"
     assert "no face_xray plugin" in results.check_problem(json.dumps(ready[:1]), 0)
-    assert "did not answer as expected (exit code 2)" in results.check_problem("Usage: fxr-forensic ...", 2)
+    assert "did not answer as expected (exit code 2): Usage" in results.check_problem("", 2, "Usage: fxr-forensic ...")
+    assert "(exit code 1): not json" in results.check_problem("not json", 1)
 
 
 @pytest.mark.parametrize(

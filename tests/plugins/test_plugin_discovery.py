@@ -7,10 +7,12 @@ import pytest
 from facexray_forensics.plugins import (
     ENTRY_POINT_GROUP,
     Plugin,
+    ScanContext,
     discover_plugins,
     order_plugins,
     plugin_problems,
     select_plugins,
+    start_up_problems,
 )
 from facexray_forensics.records import Finding
 
@@ -151,3 +153,22 @@ def test_select_plugins_closes_over_requires_and_refuses_bad_names():
         select_plugins(entries, only=["nope"])
     with pytest.raises(ValueError, match="cannot run"):
         select_plugins(entries, only=["broken"])
+
+
+def test_start_up_problems_reports_each_failure_and_shuts_down_the_rest():
+    calls = []
+
+    def start_up(self, context):
+        calls.append(("start", self.name, context.settings["model_dir"]))
+        if self.name == "needs_model":
+            raise ValueError("no model weights here")
+
+    def shut_down(self):
+        calls.append(("stop", self.name))
+
+    fine = type("Fine", (make_plugin("fine"),), {"start_up": start_up, "shut_down": shut_down})
+    needs_model = type("NeedsModel", (make_plugin("needs_model"),), {"start_up": start_up, "shut_down": shut_down})
+    context = ScanContext(settings={"model_dir": "/weights"})
+    assert start_up_problems([fine, needs_model], context) == {
+        "fine": None, "needs_model": "ValueError: no model weights here"}
+    assert calls == [("start", "fine", "/weights"), ("stop", "fine"), ("start", "needs_model", "/weights")]

@@ -105,3 +105,11 @@ def test_plugin_selection_runs_the_chosen_plugin_and_hashing_only(plugin_path, t
     assert item["findings"]["jpeg_quantisation"]["values"]["coding"] == "baseline"
     assert item["sha256"] and item["score"] is None  # hashed, but no face plugin ran
     assert [name.split()[0] for name in document["scan"]["settings"]["plugins"]] == ["hashing", "jpeg_quantisation"]
+
+
+def test_check_reports_a_model_that_cannot_load(plugin_path, tmp_path):
+    completed = cli(["plugins", "--check", "--json", "--model", str(tmp_path)], plugin_path, timeout=300)
+    assert completed.returncode == 1
+    by_name = {entry["name"]: entry for entry in json.loads(completed.stdout)}
+    assert by_name["face_xray"]["error"].startswith("failed to start: ValueError:") and str(tmp_path) in by_name["face_xray"]["error"]
+    assert by_name["hashing"]["error"] is None and by_name["jpeg_quantisation"]["error"] is None

@@ -93,11 +93,17 @@ def _settings():
     return settings
 
 
-def _run(command, log_path, terminator):
-    """Run a command with its output in log_path; returns the exit code. The terminator can kill it."""
+def _run(command, output_path, terminator, error_path=None):
+    """Run a command, its output in files; returns the exit code. The terminator can kill it.
+
+    Without ``error_path`` the error stream goes into ``output_path`` too.
+    """
     builder = ProcessBuilder(ArrayList(command))
-    builder.redirectErrorStream(True)
-    builder.redirectOutput(File(log_path))
+    if error_path is None:
+        builder.redirectErrorStream(True)
+    else:
+        builder.redirectError(File(error_path))
+    builder.redirectOutput(File(output_path))
     return ExecUtil.execute(builder, terminator)
 
 
@@ -114,10 +120,11 @@ def _check_ready(settings, context, terminator):
             problem = _checked[key]
         else:
             folder = _job_folder(Case.getCurrentCase().getTempDirectory(), context)
-            log_path = os.path.join(folder, "check.json")
+            answer_path, log_path = os.path.join(folder, "check.json"), os.path.join(folder, "check.log")
             try:
-                exit_code = _run(facexray_results.check_command(settings["cli_path"], settings), log_path, terminator)
-                problem = facexray_results.check_problem(_read_text(log_path), exit_code)
+                exit_code = _run(facexray_results.check_command(settings["cli_path"], settings), answer_path,
+                                 terminator, log_path)
+                problem = facexray_results.check_problem(_read_text(answer_path), exit_code, _read_text(log_path))
             except (IOError, OSError, JavaException) as error:
                 problem = "fxr-forensic could not be run: %s" % error
             _checked[key] = problem

@@ -101,12 +101,13 @@ def check_command(cli, settings):
     return command
 
 
-def check_problem(output_text, exit_code):
-    """Why the CLI cannot scan (from ``plugins --check --json``), or None when it can."""
+def check_problem(output_text, exit_code, error_text=""):
+    """Why the CLI cannot scan, from the output and error text of ``plugins --check --json``; None when it can."""
     try:
         plugins = json.loads(output_text)
     except ValueError:
-        return "fxr-forensic did not answer as expected (exit code %s): %s" % (exit_code, output_text.strip()[-400:])
+        said = (error_text.strip() or output_text.strip())[-400:]
+        return "fxr-forensic did not answer as expected (exit code %s): %s" % (exit_code, said)
     by_name = dict((plugin.get("name"), plugin) for plugin in plugins if isinstance(plugin, dict))
     if "face_xray" not in by_name:
         return "fxr-forensic has no face_xray plugin"
