@@ -120,3 +120,17 @@ def bench_video(seconds, frames, model_dir, device, as_json):
     from facexray_forensics.evidence import DEFAULT_VIDEO_FRAMES
 
     emit(run(seconds, frames or DEFAULT_VIDEO_FRAMES, model_dir, device), as_json)
+
+
+@bench.command("neighbours")
+@click.option("--faces", default=100_000, show_default=True, type=click.IntRange(2), help="Synthetic faces.")
+@click.option("--k", default=100, show_default=True, type=click.IntRange(1), help="Neighbours per face.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_neighbours(faces, k, as_json):
+    """Time the neighbour table (k nearest faces of other sources) on synthetic landmarks.
+
+    Example: fxr-forensic bench neighbours --faces 100000 --json
+    """
+    from facexray_forensics.blending.neighbours import bench_neighbours as run
+
+    emit(run(faces, k), as_json)
