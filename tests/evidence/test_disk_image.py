@@ -13,6 +13,8 @@ import re
 import shutil
 import struct
 import subprocess
+import uuid
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +92,40 @@ def _mbr_disk(path: Path, filesystem: Path) -> Path:
     return path
 
 
+def _gpt_disk(path: Path, filesystem: Path) -> Path:
+    """A disk with a GUID partition table (primary and backup) and one Linux partition at 1 MiB holding ``filesystem``."""
+    data = filesystem.read_bytes()
+    sectors = (PARTITION_OFFSET + len(data) + PARTITION_OFFSET) // 512
+    disk = bytearray(sectors * 512)
+    last = sectors - 1
+    # Protective MBR: one partition of type 0xEE over the whole disk.
+    disk[446:462] = struct.pack("<B3sB3sII", 0, b"\0\0\0", 0xEE, b"\0\0\0", 1, min(last, 0xFFFFFFFF))
+    disk[510:512] = b"\x55\xaa"
+    entry = struct.pack(
+        "<16s16sQQQ72s",
+        uuid.UUID("0FC63DAF-8483-4772-8E79-3D69D8477DE4").bytes_le,  # Linux file system data
+        uuid.UUID(int=1).bytes_le,
+        2048,
+        2048 + len(data) // 512 - 1,
+        0,
+        "evidence".encode("utf-16-le"),
+    )
+    entries = entry + bytes(128 * 127)
+
+    def header(current: int, backup: int, entries_lba: int) -> bytes:
+        fields = struct.pack("<8sIIIIQQQQ16sQIII", b"EFI PART", 0x00010000, 92, 0, 0, current, backup, 34, last - 33,
+                             uuid.UUID(int=2).bytes_le, entries_lba, 128, 128, zlib.crc32(entries))
+        return fields[:16] + struct.pack("<I", zlib.crc32(fields)) + fields[20:]
+
+    disk[512:604] = header(1, last, 2)
+    disk[1024 : 1024 + len(entries)] = entries
+    disk[(last - 32) * 512 : (last - 32) * 512 + len(entries)] = entries
+    disk[last * 512 : last * 512 + 92] = header(last, 1, last - 32)
+    disk[PARTITION_OFFSET : PARTITION_OFFSET + len(data)] = data
+    path.write_bytes(bytes(disk))
+    return path
+
+
 @pytest.fixture(scope="module")
 def images(tmp_path_factory, contents) -> dict[str, Path]:
     """A bare FAT image, a bare ext4 image and an E01 of a partitioned disk holding the ext4, in one evidence folder."""
@@ -100,17 +136,18 @@ def images(tmp_path_factory, contents) -> dict[str, Path]:
     fat = _fat(evidence / "card.img", root, contents)
     ext4 = _ext4(evidence / "linux.img", root)
     disk = _mbr_disk(work / "disk.dd", ext4)
+    gpt = _gpt_disk(work / "gpt.dd", ext4)
     _run("ewfacquire", "-u", "-q", "-t", evidence / "disk", "-c", "none", "-f", "encase6",
          "-C", EWF_HEADER["case_number"], "-e", EWF_HEADER["examiner"], "-E", EWF_HEADER["evidence_number"],
          "-D", EWF_HEADER["description"], "-N", "made by the tests", disk)
-    return {"fat": fat, "ext4": ext4, "e01": evidence / "disk.E01", "disk": disk, "evidence": evidence}
+    return {"fat": fat, "ext4": ext4, "e01": evidence / "disk.E01", "disk": disk, "gpt": gpt, "evidence": evidence}
 
 
 def _digests(data: bytes) -> dict[str, str]:
     return {name: hashlib.new(name, data).hexdigest() for name in ("md5", "sha1", "sha256")}
 
 
-@pytest.mark.parametrize("kind", ["fat", "ext4", "e01"])
+@pytest.mark.parametrize("kind", ["fat", "ext4", "e01", "gpt"])
 def test_every_file_is_found_with_the_original_hashes(images, contents, kind):
     items = list(DiskImageSource(images[kind], name=kind).items())
     found = {}
@@ -126,7 +163,7 @@ def test_every_file_is_found_with_the_original_hashes(images, contents, kind):
     assert [hashes for _, hashes in deleted] == [_digests(contents[DELETED])]
     # FAT overwrites a deleted name's first character; ext4 keeps it.
     assert deleted[0][0] == (f"/_{DELETED[1:]}" if kind == "fat" else f"/{DELETED}")
-    offset = PARTITION_OFFSET if kind == "e01" else 0
+    offset = PARTITION_OFFSET if kind in ("e01", "gpt") else 0
     for path, (_, _, item) in found.items():
         assert item.name == f"{kind}:{offset}:{item.origin['inode']}:{path}"
         assert item.origin["partition_offset"] == offset
@@ -142,10 +179,12 @@ def test_ext4_inodes_match_debugfs(images):
 
 
 def test_filesystems_and_partitions_are_described(images):
-    with DiskImage(images["fat"]) as fat, DiskImage(images["e01"]) as e01:
+    with DiskImage(images["fat"]) as fat, DiskImage(images["e01"]) as e01, DiskImage(images["gpt"]) as gpt:
         assert fat.partition_table is None and [volume.filesystem for volume in fat.volumes] == ["FAT12"]
         assert e01.partition_table == "DOS"
         assert [(volume.offset, volume.filesystem) for volume in e01.volumes] == [(PARTITION_OFFSET, "EXT4")]
+        assert gpt.partition_table == "GPT"
+        assert [(volume.offset, volume.filesystem) for volume in gpt.volumes] == [(PARTITION_OFFSET, "EXT4")]
 
 
 def test_e01_header_and_stored_md5(images, tmp_path):
