@@ -32,7 +32,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import cm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Image, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from facexray_forensics import __version__
 from facexray_forensics.records import FLAGGED_BANDS, Band, FaceResult, Finding, ItemReport, ScanReport, Status
@@ -610,12 +610,12 @@ class _Builder:
             f"<font color='{palette[number % len(palette)].hexval()}'>track {track if track is not None else '-'}</font>"
             for number, track in enumerate(tracks)
         )
-        return [
+        return [KeepTogether([
             self.section("Score timeline", level=2, style=self.subheading),
             drawing,
             self.paragraph(f"<i>Probability of a blended face per sampled frame, one line per face track ({legend}); "
                            "the video's score is its best track's robust aggregate.</i>", self.cell),
-        ]
+        ])]
 
     def top_frames(self, item: ItemReport, faces: list[FaceResult]) -> list:
         """The frames of a flagged video's highest-scoring faces, with their boxes and X-ray maps."""
@@ -638,7 +638,7 @@ class _Builder:
         cells += [""] * (TOP_FRAMES - len(cells))
         table = Table([cells], colWidths=[self.width / TOP_FRAMES] * TOP_FRAMES, hAlign="LEFT")
         table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
-        return [self.section("Top frames", level=2, style=self.subheading), table]
+        return [KeepTogether([self.section("Top frames", level=2, style=self.subheading), table])]
 
     def _frame(self, item: ItemReport, index: int) -> tuple[np.ndarray | None, str | None]:
         """The frame and None, or None and why not; each frame is loaded once."""
