@@ -252,3 +252,20 @@ def test_scan_of_images_leaves_them_unchanged(images, contents, tmp_path):
         assert all(item.hash_verified for item in inner)
     e01 = by_name["evidence/disk.E01"].findings["disk_image"].values
     assert e01["verification"]["verified"] is True and e01["header"]["case_number"] == EWF_HEADER["case_number"]
+
+
+def test_split_e01_is_read_through_its_first_segment(images, contents, tmp_path):
+    _run("ewfacquire", "-u", "-q", "-t", tmp_path / "split", "-c", "none", "-f", "encase6", "-S", str(1 << 20), images["fat"])
+    segments = sorted(tmp_path.glob("split.E*"))
+    assert len(segments) > 2
+    items = list(expand_disk_images(FileSource([tmp_path]).items()))
+    inner = [item for item in items if ":" in item.name]
+    assert inner and all("/split.E01:" in item.name for item in inner)
+    assert sorted(hashlib.sha256(item.open().read()).hexdigest() for item in inner) == sorted(
+        _digests(data)["sha256"] for data in contents.values()
+    )
+    with pytest.raises(ValueError, match="segment 2"):
+        DiskImage(segments[1])
+    second = next(item for item in items if item.name.endswith("/" + segments[1].name))
+    finding = DiskImagePlugin().process(second, {})
+    assert finding.status is Status.UNSUPPORTED and "segment 2" in finding.reason
