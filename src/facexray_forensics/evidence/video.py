@@ -34,6 +34,7 @@ from facexray_forensics.records import Frame
 #: video; fewer miss short forged stretches, more cost time linearly.
 DEFAULT_FRAME_COUNT = 32
 
+
 class FrameTooLarge(ValueError):
     """The video's pictures are larger than the pixel limit."""
 
