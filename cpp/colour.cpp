@@ -66,15 +66,27 @@ void apply_row(const float* __restrict foreground, const float* __restrict scale
     for (std::ptrdiff_t i = 0; i < length; ++i) output[i] = foreground[i] * scale[i] + offset[i];
 }
 
-// 1 inside the mask (mask > 0), 0 outside, spread over the channels.
+// 1 inside the mask (mask > 0), 0 outside, spread over the channels; returns
+// the count inside. The common channel counts get constant strides so the
+// spreading vectorises too.
 FXR_VECTOR_CLONES
 std::ptrdiff_t inside_weights(const float* __restrict mask, float* __restrict weight,
                               std::ptrdiff_t width, std::ptrdiff_t channels) {
     std::ptrdiff_t inside = 0;
-    for (std::ptrdiff_t x = 0; x < width; ++x) {
-        const float w = mask[x] > 0.0f ? 1.0f : 0.0f;
-        inside += mask[x] > 0.0f;
-        for (std::ptrdiff_t c = 0; c < channels; ++c) weight[x * channels + c] = w;
+    for (std::ptrdiff_t x = 0; x < width; ++x) inside += mask[x] > 0.0f ? 1 : 0;
+    if (channels == 1) {
+        for (std::ptrdiff_t x = 0; x < width; ++x) weight[x] = mask[x] > 0.0f ? 1.0f : 0.0f;
+    } else if (channels == 3) {
+        for (std::ptrdiff_t x = 0; x < width; ++x) {
+            const float w = mask[x] > 0.0f ? 1.0f : 0.0f;
+            weight[3 * x] = w;
+            weight[3 * x + 1] = w;
+            weight[3 * x + 2] = w;
+        }
+    } else {
+        for (std::ptrdiff_t x = 0; x < width; ++x)
+            for (std::ptrdiff_t c = 0; c < channels; ++c)
+                weight[x * channels + c] = mask[x] > 0.0f ? 1.0f : 0.0f;
     }
     return inside;
 }
@@ -101,18 +113,29 @@ void transfer_image(const float* foreground, const float* background, const floa
     std::vector<double> square_f(channels, 0.0), square_b(channels, 0.0);
     std::ptrdiff_t inside = 0;
     for (std::ptrdiff_t y = 0; y < height; ++y) {
-        inside += inside_weights(mask + y * width, weight.data(), width, channels);
+        // Only the stretch of the row between its first and last pixel
+        // inside the mask is read; a face mask leaves most of the image out.
+        const float* mask_row = mask + y * width;
+        std::ptrdiff_t first = 0, last = width - 1;
+        while (first < width && !(mask_row[first] > 0.0f)) ++first;
+        if (first == width) continue;
+        while (!(mask_row[last] > 0.0f)) --last;
+        const std::ptrdiff_t span = last - first + 1;
+        inside += inside_weights(mask_row + first, weight.data(), span, channels);
+        const std::ptrdiff_t offset = y * row + first * channels;
         if (period == kLanes) {
-            accumulate_row(foreground + y * row, background + y * row, weight.data(),
-                           shift_foreground.data(), shift_background.data(), row, sums);
+            // offset is a multiple of channels, so lane j still holds channel j % channels.
+            accumulate_row(foreground + offset, background + offset, weight.data(),
+                           shift_foreground.data(), shift_background.data(), span * channels,
+                           sums);
             continue;
         }
         // Channel counts that do not divide the lane count: plain loop.
-        for (std::ptrdiff_t i = 0; i < row; ++i) {
+        for (std::ptrdiff_t i = 0; i < span * channels; ++i) {
             const std::ptrdiff_t c = i % channels;
             const double w = weight[i];
-            const double df = foreground[y * row + i] - shift_foreground[c];
-            const double db = background[y * row + i] - shift_background[c];
+            const double df = foreground[offset + i] - shift_foreground[c];
+            const double db = background[offset + i] - shift_background[c];
             sum_f[c] += w * df;
             sum_b[c] += w * db;
             square_f[c] += w * df * df;

@@ -233,22 +233,28 @@ void warp_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t
         if (!(row_top <= row_bottom)) continue;
         const std::ptrdiff_t row_first = static_cast<std::ptrdiff_t>(row_top);
         const std::ptrdiff_t row_last = static_cast<std::ptrdiff_t>(row_bottom);
+        // Each edge a->b keeps the points with orient(a, b, p) >= -1e-7 |b - a|
+        // (pixel centres on an edge count as inside). On row y that reads
+        // slope * x >= constant + per_row * y: a bound on x.
+        double slope[3], constant[3], per_row[3], reciprocal[3];
+        for (int k = 0; k < 3; ++k) {
+            const Point& a = d[k];
+            const Point& b = d[(k + 1) % 3];
+            slope[k] = -(b.y - a.y);
+            per_row[k] = -(b.x - a.x);
+            constant[k] = -1e-7 * std::hypot(b.x - a.x, b.y - a.y) + (b.x - a.x) * a.y -
+                          (b.y - a.y) * a.x;
+            reciprocal[k] = slope[k] != 0.0 ? 1.0 / slope[k] : 0.0;
+        }
         for (std::ptrdiff_t row = row_first; row <= row_last; ++row) {
-            // The span of this row inside all three edge half-planes, with a
-            // tolerance of 1e-7 pixels so centres on an edge count as inside.
             double left = 0.0, right = static_cast<double>(width - 1);
             bool empty = false;
-            for (int k = 0; k < 3 && !empty; ++k) {
-                const Point& a = d[k];
-                const Point& b = d[(k + 1) % 3];
-                const double length = std::hypot(b.x - a.x, b.y - a.y);
-                const double slope = -(b.y - a.y);
-                const double limit =
-                    -1e-7 * length - (b.x - a.x) * (row - a.y) - (b.y - a.y) * a.x;
-                if (slope > 0.0)
-                    left = std::max(left, limit / slope);
-                else if (slope < 0.0)
-                    right = std::min(right, limit / slope);
+            for (int k = 0; k < 3; ++k) {
+                const double limit = constant[k] + per_row[k] * row;
+                if (slope[k] > 0.0)
+                    left = std::max(left, limit * reciprocal[k]);
+                else if (slope[k] < 0.0)
+                    right = std::min(right, limit * reciprocal[k]);
                 else if (limit > 0.0)
                     empty = true;
             }

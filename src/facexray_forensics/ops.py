@@ -60,7 +60,9 @@ def get_threads() -> int:
     return _core.get_threads()
 
 
-def _require_image(value: object, name: str, dtypes: tuple[type, ...]) -> np.ndarray:
+def _require_image(
+    value: object, name: str, dtypes: tuple[type, ...], check_finite: bool = True
+) -> np.ndarray:
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
     if value.dtype not in dtypes:
@@ -74,9 +76,22 @@ def _require_image(value: object, name: str, dtypes: tuple[type, ...]) -> np.nda
         raise ValueError(f"{name} is empty (shape {value.shape})")
     if not value.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous; pass np.ascontiguousarray({name})")
-    if value.dtype == np.float32 and not _core.all_within(value, -_FLOAT32_MAX, _FLOAT32_MAX):
-        raise ValueError(f"{name} contains NaN or infinity")
+    if check_finite and value.dtype == np.float32:
+        _require_finite(value, name)
     return value
+
+
+def _require_finite(value: np.ndarray, name: str) -> None:
+    if not _core.all_within(value, -_FLOAT32_MAX, _FLOAT32_MAX):
+        raise ValueError(f"{name} contains NaN or infinity")
+
+
+def _require_unit_range(mask: np.ndarray) -> None:
+    """One pass checks both range and finiteness; the diagnosis only runs on failure."""
+    if _core.all_within(mask, -_MASK_SLACK, 1.0 + _MASK_SLACK):
+        return
+    _require_finite(mask, "mask")
+    raise ValueError("mask values must lie in [0, 1]")
 
 
 def _as_batch(image: np.ndarray) -> np.ndarray:
@@ -94,15 +109,15 @@ def _spatial_shape(image: np.ndarray) -> tuple[int, ...]:
 
 def _require_mask(mask: object, image: np.ndarray, image_name: str) -> np.ndarray:
     """Check a mask against its image and return it as N×H×W×1."""
-    _require_image(mask, "mask", (np.float32,))
+    # The range check below also rejects NaN and infinity.
+    _require_image(mask, "mask", (np.float32,), check_finite=False)
     spatial = _spatial_shape(image)
     if mask.shape not in (spatial, spatial + (1,)):
         raise ValueError(
             f"mask shape {mask.shape} does not match {image_name} shape {image.shape}; "
             f"expected {spatial} or {spatial + (1,)}"
         )
-    if not _core.all_within(mask, -_MASK_SLACK, 1.0 + _MASK_SLACK):
-        raise ValueError("mask values must lie in [0, 1]")
+    _require_unit_range(mask)
     batch = _as_batch(image)
     return mask.reshape(batch.shape[:3] + (1,))
 
@@ -307,9 +322,8 @@ def face_xray(mask: np.ndarray) -> np.ndarray:
     Returns:
         The X-ray, float32, the mask's shape.
     """
-    _require_image(mask, "mask", (np.float32,))
-    if not _core.all_within(mask, -_MASK_SLACK, 1.0 + _MASK_SLACK):
-        raise ValueError("mask values must lie in [0, 1]")
+    _require_image(mask, "mask", (np.float32,), check_finite=False)
+    _require_unit_range(mask)
     return _core.face_xray(_as_batch(mask)).reshape(mask.shape)
 
 
