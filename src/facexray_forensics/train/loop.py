@@ -183,6 +183,7 @@ class TrainResult:
     checkpoint: Path | None = None
     seconds: float = 0.0
     samples_per_s: float = 0.0  # over all processes
+    model: FaceXray | None = field(default=None, repr=False)  # the trained network (this process's copy)
 
 
 @dataclass
@@ -268,6 +269,7 @@ def train(
         checkpoint=checkpoint,
         seconds=seconds,
         samples_per_s=rate,
+        model=step_fn.model,
     )
 
 

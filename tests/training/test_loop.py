@@ -1,0 +1,168 @@
+"""The training loop: it learns, it resumes exactly, it stops on time, and its GPU paths run on the CPU."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from facexray_forensics.train import Batched, SyntheticBlends, load_checkpoint, load_config, model_from_checkpoint, train
+from facexray_forensics.train.loop import build_step
+
+TINY = Path(__file__).resolve().parents[2] / "training" / "configs" / "tiny_cpu.toml"
+
+
+def tiny(tmp_path, name="run", **run):
+    config = load_config(TINY)
+    config.data.image_size = 32
+    config.run.checkpoint_dir = str(tmp_path / name)
+    for key, value in run.items():
+        setattr(config.run, key, value)
+    return config
+
+
+def test_synthetic_xray_is_eq2_of_its_mask_and_half_are_real():
+    image, xray, label = SyntheticBlends(4, 32, seed=3).make(0)
+    assert image.shape == (4, 3, 32, 32) and xray.shape == (4, 1, 32, 32)
+    assert label.tolist() == [1, 1, 0, 0]
+    assert torch.all(xray[2:] == 0) and torch.all(xray[:2] <= 1.0) and xray[:2].max() > 0.9
+    torch.testing.assert_close(SyntheticBlends(4, 32, seed=3).make(0)[0], image)
+
+
+def test_steps_on_a_fixed_batch_lower_the_loss(tmp_path):
+    config = tiny(tmp_path)
+    step = build_step(config, torch.device("cpu"))
+    batch = SyntheticBlends(4, 32, seed=0).make(0)
+    losses = [step(batch)[0].item() for _ in range(4)]
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_resume_reproduces_the_exact_next_loss(tmp_path):
+    straight = train(tiny(tmp_path, "straight"), max_steps=2, progress=False)
+    first = train(tiny(tmp_path, "chunked"), max_steps=1, progress=False)
+    second = train(tiny(tmp_path, "chunked"), max_steps=1, progress=False)
+    assert first.losses == straight.losses[:1]
+    assert second.step == 2 and second.losses == [straight.losses[1]]
+    payload = load_checkpoint(second.checkpoint)  # weights_only: no pickle
+    assert payload["step"] == 2 and payload["ranks"][0]["source"]["next_batch"] == 2
+    model = model_from_checkpoint(second.checkpoint)
+    assert torch.equal(model.class_head.weight, payload["model"]["class_head.weight"])
+
+
+def test_chunk_stops_within_its_time_budget_and_the_run_finishes(tmp_path):
+    config = tiny(tmp_path)
+    config.optim.total_steps = 2
+    chunk = train(config, max_minutes=1e-6, progress=False)
+    assert chunk.step == 1 and not chunk.finished and chunk.checkpoint.is_file()
+    rest = train(config, progress=False)
+    assert rest.step == 2 and rest.finished and len(rest.losses) == 1
+    assert train(config, progress=False).losses == []  # nothing left to do
+
+
+def test_bf16_and_channels_last_paths_run_on_the_cpu(tmp_path):
+    config = tiny(tmp_path, bf16=True, channels_last=True, cpu_too=True)
+    step = build_step(config, torch.device("cpu"))
+    assert step.bf16 and step.memory_format == torch.channels_last
+    loss, parts = step(SyntheticBlends(2, 32).make(0))
+    assert torch.isfinite(loss) and parts["bce"].dtype == torch.float32
+
+
+def test_frozen_backbone_keeps_its_weights_and_statistics(tmp_path):
+    config = tiny(tmp_path)
+    config.model.freeze_backbone_steps = 1
+    step = build_step(config, torch.device("cpu"))
+    before = {k: v.clone() for k, v in step.model.backbone.state_dict().items()}
+    head_before = step.model.class_head.weight.clone()
+    step(SyntheticBlends(2, 32).make(0), freeze_backbone=True)
+    assert all(torch.equal(before[k], v) for k, v in step.model.backbone.state_dict().items())
+    assert not torch.equal(head_before, step.model.class_head.weight)
+    step(SyntheticBlends(2, 32).make(1), freeze_backbone=False)
+    assert not torch.equal(before["conv1.weight"], step.model.backbone.conv1.weight)
+
+
+class _CountingSamples:
+    """A per-sample source with an exact position, as the BI sampler offers."""
+
+    def __init__(self):
+        self.position = 0
+
+    def __iter__(self):
+        while True:
+            index = self.position
+            self.position += 1
+            yield torch.full((3, 32, 32), index / 100.0), torch.zeros(1, 32, 32), index % 2
+
+    def state_dict(self):
+        return {"position": self.position}
+
+    def load_state_dict(self, state):
+        self.position = state["position"]
+
+
+def test_batched_source_collates_and_carries_its_state():
+    source = Batched(_CountingSamples(), batch_size=3)
+    batches = iter(source)
+    next(batches)
+    state = source.state_dict()
+    image, xray, label = next(batches)
+    assert image.shape == (3, 3, 32, 32) and label.tolist() == [1, 0, 1]
+    again = Batched(_CountingSamples(), batch_size=3)
+    again.load_state_dict(state)
+    torch.testing.assert_close(next(iter(again))[0], image)
+    with pytest.raises(TypeError, match="state_dict"):
+        Batched([1, 2, 3], 2)
+
+
+def test_train_accepts_an_external_source(tmp_path):
+    result = train(tiny(tmp_path), source=Batched(_CountingSamples(), 2), max_steps=1, progress=False)
+    assert result.step == 1 and load_checkpoint(result.checkpoint)["ranks"][0]["source"] == {"samples": {"position": 2}}
+
+
+def test_cli_train_and_bench_train(tmp_path):
+    from facexray_forensics.cli import main
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", str(TINY), "--max-steps", "1", "--checkpoint-dir", str(tmp_path / "cli"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["step"] == 1 and Path(summary["checkpoint"]).is_file()
+    result = runner.invoke(main, ["bench", "train", "--batch", "2", "--size", "32", "--steps", "1", "--warmup", "0",
+                                  "--device", "cpu", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["batch"] == 2 and report["width"] == 18 and report["samples_per_s"] > 0 and "cpu" in report["device"]
+
+
+def _ddp_worker(rank, world_size, port, directory):
+    import os
+
+    os.environ.update(
+        {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world_size),
+         "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    )
+    torch.set_num_threads(1)
+    config = tiny(Path(directory))
+    result = train(config, max_steps=1, progress=False, source=SyntheticBlends(2, 32, seed=rank))
+    if rank == 1:  # rank 0's weights are in the checkpoint
+        torch.save(result.model.state_dict(), Path(directory) / "rank1.pt")
+    torch.distributed.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_ddp_with_gloo_on_two_processes(tmp_path):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    torch.multiprocessing.spawn(_ddp_worker, args=(2, port, str(tmp_path)), nprocs=2, join=True)
+    payload = load_checkpoint(tmp_path / "run" / "latest.pt")
+    assert payload["world_size"] == 2 and len(payload["ranks"]) == 2
+    assert [rank["source"]["seed"] for rank in payload["ranks"]] == [0, 1]
+    # Each rank drew its own data, yet the averaged gradients keep one set of weights.
+    other = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert torch.equal(payload["model"]["xray_head.weight"], other["xray_head.weight"])
+    assert payload["model"]["xray_head.weight"].abs().sum() > 0
+    with pytest.raises(ValueError, match="processes"):
+        train(tiny(tmp_path), max_steps=1, progress=False)
