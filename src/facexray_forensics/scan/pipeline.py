@@ -17,12 +17,16 @@ evidence tree: output paths there are refused before anything starts.
 
 from __future__ import annotations
 
-import hashlib
+import collections
+import copy
+import itertools
 import multiprocessing
 import os
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,28 +206,73 @@ def _rehash(item: Item) -> dict[str, str] | None:
 
 
 class _Runner:
-    """Maps a function over items in order: a process pool, or inline for one worker."""
+    """Maps a function over items in item order: in worker processes, or inline for one worker.
+
+    At most ``window`` items are in flight, so results (face crops) never
+    pile up while the model is the slow stage. A worker that dies (a
+    decoder crashing on hostile input) does not hang or end the scan: the
+    pool is restarted, the item in front is tried once more on its own, and
+    if it kills that worker too, ``on_crash(item)`` stands in for its result.
+    """
 
     def __init__(self, workers: int, plugins: Sequence[Plugin], context: ScanContext):
-        self.pool = None
+        self.workers = workers
+        self.arguments = (list(plugins), context)
+        self.window = 4 * workers
+        self.executor: ProcessPoolExecutor | None = None
         if workers > 1:
-            # spawn: workers must not inherit this process's torch or OpenCV threads.
-            self.pool = multiprocessing.get_context("spawn").Pool(workers, _start_plugins, (list(plugins), context))
-        else:
-            _start_plugins(plugins, context)
+            self._start()
 
-    def map(self, function: Callable, items: Sequence[Item]) -> Iterator:
-        if self.pool is None:
-            return map(function, items)
-        return self.pool.imap(function, items, chunksize=1)
+    @property
+    def parallel(self) -> bool:
+        return self.workers > 1
+
+    def _start(self) -> None:
+        # spawn: workers must not inherit this process's torch or OpenCV threads.
+        self.executor = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_plugins, initargs=self.arguments
+        )
+
+    def _restart(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        self._start()
+
+    def map(self, function: Callable, items: Sequence[Item], on_crash: Callable[[Item], Any]) -> Iterator:
+        """``function(item)`` for each item, in order."""
+        if not self.parallel:
+            yield from map(function, items)
+            return
+        upcoming = iter(items)
+        pending: collections.deque = collections.deque()
+        for item in itertools.islice(upcoming, self.window):
+            pending.append((item, self.executor.submit(function, item)))
+        while pending:
+            item, future = pending.popleft()
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                result = self._retry_alone(function, item, on_crash)
+                pending = collections.deque((waiting, self.executor.submit(function, waiting)) for waiting, _ in pending)
+            for following in itertools.islice(upcoming, 1):
+                pending.append((following, self.executor.submit(function, following)))
+            yield result
+
+    def _retry_alone(self, function: Callable, item: Item, on_crash: Callable[[Item], Any]) -> Any:
+        self._restart()
+        try:
+            return self.executor.submit(function, item).result()
+        except BrokenProcessPool:
+            self._restart()
+            return on_crash(item)
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool.join()
-        else:
-            for plugin in _WORKER_PLUGINS:
-                plugin.shut_down()
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+
+
+def _crashed(item: Item) -> tuple[dict[str, Finding], dict[str, float]]:
+    reason = "the worker process died while reading this item (a decoder crash); nothing was recorded for it"
+    return {"scan": Finding("scan", __version__, status=Status.UNREADABLE, reason=reason)}, {}
 
 
 def _item_report(item: Item, findings: dict[str, Finding]) -> ItemReport:
@@ -313,6 +362,11 @@ def run_scan(
     while parallel_count < len(plugins) and plugins[parallel_count].parallel:
         parallel_count += 1
     worker_plugins, main_plugins = list(plugins[:parallel_count]), list(plugins[parallel_count:])
+    # Worker plugins start here too: a configuration error surfaces now, with its message,
+    # rather than as a broken pool; inline runs (one worker) use these very instances, and
+    # worker processes get unstarted copies (started plugins hold unpicklable resources).
+    unstarted, worker_context = copy.deepcopy(worker_plugins), copy.deepcopy(context)
+    _start_plugins(worker_plugins, context)
     for plugin in main_plugins:
         plugin.start_up(context)
     model_sha256 = resources.get("model_sha256")
@@ -346,7 +400,7 @@ def run_scan(
     )
     workers = settings.workers or os.cpu_count() or 1
     todo = [item for item in items if item.name not in journal.done]
-    runner = _Runner(min(workers, max(1, len(todo))), worker_plugins, context)
+    runner = _Runner(min(workers, max(1, len(todo))), unstarted, worker_context)
     bar = tqdm(total=len(items), initial=len(resumed), unit="item", desc="scan", disable=not progress, dynamic_ncols=True)
     try:
         batch: list[tuple[Item, dict[str, Finding]]] = []
@@ -379,7 +433,7 @@ def run_scan(
 
         items_start = time.perf_counter()
         timings.add({"startup": items_start - wall_start})
-        for item, (found, seconds) in zip(todo, runner.map(_run_parallel, todo)):
+        for item, (found, seconds) in zip(todo, runner.map(_run_parallel, todo, _crashed)):
             timings.add(seconds)
             for finding in found.values():
                 timings.add({f"{finding.plugin}.{stage}": value for stage, value in finding.data.get("seconds", {}).items()})
@@ -395,11 +449,11 @@ def run_scan(
         timings.add({"items": time.perf_counter() - items_start})
 
         verify_start = time.perf_counter()
-        after = list(runner.map(_rehash, items)) if runner.pool is not None else [_rehash(item) for item in items]
+        after = list(runner.map(_rehash, items, lambda item: None))
         timings.add({"reverify": time.perf_counter() - verify_start})
     finally:
         runner.close()
-        for plugin in main_plugins:
+        for plugin in [*_WORKER_PLUGINS, *main_plugins]:
             plugin.shut_down()
         journal.close()
         bar.close()
