@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from facexray_forensics.custody import verify_log
 from facexray_forensics.samples import evidence_dir
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +40,15 @@ def run(jython, stubs_jar, flagging_model, tmp_path_factory):
     notes.write_text("not a picture\n")
     empty_model = root / "empty-model"
     empty_model.mkdir()
+    # A program that passes the readiness check but whose scan fails: the module must report, not crash.
+    failing_cli = root / "failing" / "fxr-forensic"
+    failing_cli.parent.mkdir()
+    failing_cli.write_text(
+        "#!/bin/sh\n"
+        "if [ \"$1\" = plugins ]; then echo '[{\"name\": \"face_xray\", \"builtin\": true, \"error\": null}]'; exit 0; fi\n"
+        "echo 'fxr-forensic scan: disk full' >&2; exit 1\n"
+    )
+    failing_cli.chmod(0o755)
     environment = {"FXR_AUTOPSY_CLI": str(CLI), "FXR_AUTOPSY_MODEL": str(flagging_model)}
 
     def scenario(name, factory, job_id, files=(), **extra):
@@ -72,6 +82,8 @@ def run(jython, stubs_jar, flagging_model, tmp_path_factory):
             scenario("data_source_module", "FaceXrayDataSourceIngestModuleFactory", 5, [*media, *skipped],
                      data_source_id=7, data_source_name="exhibit-7"),
             scenario("cancelled", "FaceXrayDataSourceIngestModuleFactory", 6, media, cancel_after_ms=1500),
+            scenario("failing_scan", "FaceXrayFileIngestModuleFactory", 7, media[:1],
+                     environment={"FXR_AUTOPSY_CLI": str(failing_cli)}),
         ],
     }
     plan_path, result_path = root / "plan.json", root / "result.json"
@@ -173,6 +185,8 @@ def test_data_source_module_batches_and_posts_only_scored_items(run):
     assert posted["job"] == 5
     assert outcome["reports"] == [[str(output / "facexray.pdf"), "Face X-ray", "Face X-ray: exhibit-7"]]
     assert outcome["left_in_temp"] == []
+    custody = verify_log(document["scan"]["custody_log"])
+    assert custody.ok and custody.records > 3 and Path(document["scan"]["custody_log"]).parent == output
     assert ["INFO", "Face X-ray", "3 pictures scanned, 1 scored, 1 flagged (strong or moderate)"] in result["inbox"]
     assert ["DATA", "Face X-ray", f"{BLENDED}: strong (probability %.3f)" % items["101.jpg"]["score"]] in result["inbox"]
 
@@ -207,3 +221,12 @@ def test_autopsy_zip_holds_the_module_folder(tmp_path):
     expected = {f"FaceXray/{path.name}" for path in MODULE_DIR.iterdir() if path.suffix in (".py", ".md", ".json")}
     assert expected <= names and "FaceXray/facexray_ingest.py" in names
     assert not [name for name in names if name.endswith(".class") or "__pycache__" in name]
+
+
+def test_a_failing_scan_is_an_error_result_not_a_crash(run):
+    outcomes, _, plan = run
+    outcome = outcomes["failing_scan"]
+    assert outcome["process"] == [[BLENDED, "ERROR"]]
+    assert outcome["results"] == [] and outcome["reports"] == [] and outcome["left_in_temp"] == []
+    log = module_output(plan["scenarios"][6]["case_dir"], 7, "101") / "scan.log"
+    assert "disk full" in log.read_text()

@@ -16,11 +16,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from pypdf import PdfReader
 
 from facexray_forensics.plugins import ENTRY_POINT_GROUP
 from facexray_forensics.records import Item
+from facexray_forensics.renderers.json import load_schema
 from facexray_forensics.samples import evidence_dir
 
 CLI = Path(sys.executable).with_name("fxr-forensic")
@@ -81,6 +83,7 @@ def test_example_plugin_findings_reach_json_and_pdf(plugin_path, example_plugin_
     monkeypatch.delitem(sys.modules, "fxr_jpeg_quantisation")
 
     document = json.loads((out / "scan.json").read_text())
+    jsonschema.validate(document, load_schema())  # a third-party finding keeps the report within its schema
     [item] = document["items"]
     assert item["status"] == "scored"
     finding = item["findings"]["jpeg_quantisation"]
