@@ -181,3 +181,26 @@ def test_dataset_yields_tensors_in_resumable_order(astronaut_index, index):
     resumed = BlendDataset(astronaut_index, seed=7, length=4, chunk=4)
     resumed.load_state_dict(dataset.state_dict(consumed=4))
     np.testing.assert_array_equal(next(iter(resumed))[0].numpy(), items[4][0].numpy())
+    # In-process iteration tracks its own position (what train.data.Batched relies on).
+    stream = BlendDataset(astronaut_index, seed=7, chunk=4)
+    iterator = iter(stream)
+    for _ in range(3):
+        next(iterator)
+    follower = BlendDataset(astronaut_index, seed=0)
+    follower.load_state_dict(stream.state_dict())
+    assert follower.state_dict() == {"seed": 7, "start": 3}
+    np.testing.assert_array_equal(next(iter(follower))[1].numpy(), items[3][1].numpy())
+
+
+def test_training_batches_resume_exactly(astronaut_index):
+    from facexray_forensics.train.data import Batched
+
+    whole = Batched(BlendDataset(astronaut_index, seed=3), batch_size=2)
+    batches = iter(whole)
+    next(batches)
+    state = whole.state_dict()
+    expected = next(batches)
+    resumed = Batched(BlendDataset(astronaut_index, seed=0), batch_size=2)
+    resumed.load_state_dict(state)
+    for tensor, reference in zip(next(iter(resumed)), expected):
+        np.testing.assert_array_equal(tensor.numpy(), reference.numpy())

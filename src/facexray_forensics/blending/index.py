@@ -115,7 +115,7 @@ class FileResult:
     """What indexing one input file gave: faces (crop, landmarks, record) or a reason."""
 
     path: str
-    status: str  # "ok", "no_face", "unreadable", "unsupported"
+    status: str  # "ok", "no_face", "unreadable", "unsupported", "failed"
     reason: str = ""
     crops: list[np.ndarray] = field(default_factory=list, repr=False)
     landmarks: list[np.ndarray] = field(default_factory=list, repr=False)
@@ -188,7 +188,10 @@ class _Indexer:
         for number, rgb in frames:
             if min(rgb.shape[:2]) < 8:
                 continue
-            faces = self.detector.detect(rgb)
+            try:
+                faces = self.detector.detect(rgb)
+            except Exception as error:  # one odd frame is a recorded reason, not the end of the build
+                return FileResult(relative, "failed", f"detection: {type(error).__name__}: {error}")
             big_enough = [
                 f for f in faces
                 if min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= self.settings["min_face"]

@@ -414,7 +414,9 @@ class BlendDataset(torch.utils.data.IterableDataset):
     Workers of a DataLoader take turns by chunks of ``chunk`` samples, so
     with ``chunk`` equal to the loader's batch size the batches come out
     as samples [start + kB, start + (k+1)B) in order whatever the number of
-    workers: to resume after ``n`` consumed samples, pass ``start=n``.
+    workers: to resume after ``n`` consumed samples, pass ``start=n`` (or
+    ``load_state_dict(state_dict(consumed=n))``). Iterated in this process
+    (no workers), ``state_dict()`` alone tracks the position.
     The index is opened lazily in each worker (memory-mapped, shared by
     the page cache), so the dataset pickles small.
     """
@@ -437,6 +439,7 @@ class BlendDataset(torch.utils.data.IterableDataset):
         self.config = config
         self.sources = None if sources is None else sorted(sources)
         self._sampler: BlendSampler | None = None
+        self._next = self.start
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
@@ -449,12 +452,15 @@ class BlendDataset(torch.utils.data.IterableDataset):
             self._sampler = BlendSampler(self.index_dir, self.config, self.sources)
         return self._sampler
 
-    def state_dict(self, consumed: int) -> dict:
-        """What resumes this stream after ``consumed`` samples were used."""
-        return {"seed": self.seed, "start": self.start + int(consumed)}
+    def state_dict(self, consumed: int | None = None) -> dict:
+        """What resumes this stream: after ``consumed`` samples from ``start``, or, without
+        it, after the samples this object itself has yielded (iteration in this process)."""
+        position = self._next if consumed is None else self.start + int(consumed)
+        return {"seed": self.seed, "start": position}
 
     def load_state_dict(self, state: dict) -> None:
         self.seed, self.start = int(state["seed"]), int(state["start"])
+        self._next = self.start
 
     def tensors(self, number: int):
         record = self.sampler.sample(self.seed, number)
@@ -481,5 +487,7 @@ class BlendDataset(torch.utils.data.IterableDataset):
                 return
             last = first + self.chunk if end is None else min(first + self.chunk, end)
             for number in range(first, last):
-                yield self.tensors(number)
+                sample = self.tensors(number)
+                self._next = number + 1  # set before handing it over: it counts as consumed
+                yield sample
             block += workers
