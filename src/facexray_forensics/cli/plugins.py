@@ -49,6 +49,7 @@ def plugins(as_json: bool, check: bool, model_dir: str | None, device: str) -> N
 
 
 def _print_table(entries) -> None:
+    """Aligned columns of the usable and broken plugins, then why each broken one is left out."""
     rows = [("NAME", "VERSION", "HANDLES", "SOURCE")]
     for entry in entries:
         source = f"{entry.source} {entry.source_version or ''}".strip()
