@@ -50,9 +50,15 @@ fxr::Batch<const T> const_batch_of(const py::array& array) {
             array.shape(3)};
 }
 
+// A new N x H x W x C array of like's dtype on a buffer from the op cache;
+// the buffer goes back to the cache when numpy frees the array.
 py::array empty_like_shape(const py::array& like, py::ssize_t channels) {
-    return py::array(like.dtype(),
-                     std::vector<py::ssize_t>{like.shape(0), like.shape(1), like.shape(2), channels});
+    const std::vector<py::ssize_t> shape{like.shape(0), like.shape(1), like.shape(2), channels};
+    const std::size_t bytes = static_cast<std::size_t>(shape[0] * shape[1] * shape[2] * channels) *
+                              static_cast<std::size_t>(like.itemsize());
+    void* data = fxr::take_buffer(bytes);
+    py::capsule owner(data, [](void* buffer) { fxr::give_buffer(buffer); });
+    return py::array(like.dtype(), shape, data, owner);
 }
 
 void require_same_images(const py::array& a, const py::array& b, const char* what) {

@@ -85,14 +85,13 @@ void round_row(const float* __restrict source, std::uint8_t* __restrict target,
 template <typename T>
 void blur_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t width,
                 std::ptrdiff_t channels, const std::vector<float>& kernel_x,
-                const std::vector<float>& kernel_y, std::vector<float>& padded,
-                std::vector<float>& horizontal, std::vector<float>& accumulator) {
+                const std::vector<float>& kernel_y) {
     const int radius_x = static_cast<int>(kernel_x.size() / 2);
     const int radius_y = static_cast<int>(kernel_y.size() / 2);
     const std::ptrdiff_t row = width * channels;
-    padded.resize(static_cast<std::size_t>((width + 2 * radius_x) * channels));
-    horizontal.resize(static_cast<std::size_t>(height * row));
-    accumulator.resize(static_cast<std::size_t>(row));
+    std::vector<float> padded(static_cast<std::size_t>((width + 2 * radius_x) * channels));
+    std::vector<float> accumulator(static_cast<std::size_t>(row));
+    const Scratch<float> horizontal(static_cast<std::size_t>(height * row));
 
     std::vector<std::ptrdiff_t> columns(static_cast<std::size_t>(width + 2 * radius_x));
     for (std::ptrdiff_t x = 0; x < width + 2 * radius_x; ++x)
@@ -134,9 +133,8 @@ void gaussian_blur(const Batch<const T>& input, const Batch<T>& output, int kern
     const auto weights_x = gaussian_kernel(kernel_x, sigma_x);
     const auto weights_y = gaussian_kernel(kernel_y, sigma_y);
     parallel_for(input.count, [&](std::ptrdiff_t n) {
-        std::vector<float> padded, horizontal, accumulator;
         blur_image(input.image(n), output.image(n), input.height, input.width, input.channels,
-                   weights_x, weights_y, padded, horizontal, accumulator);
+                   weights_x, weights_y);
     });
 }
 

@@ -37,6 +37,26 @@ struct Batch {
     T* image(std::ptrdiff_t n) const { return data + n * image_size(); }
 };
 
+// Large buffers from a cache of freed ones (buffers.cpp explains why).
+// take_buffer throws std::bad_alloc; give_buffer takes only its pointers.
+void* take_buffer(std::size_t bytes);
+void give_buffer(void* data);
+
+// Scratch space of count values from that cache, returned when it goes.
+template <typename T>
+class Scratch {
+public:
+    explicit Scratch(std::size_t count)
+        : data_(static_cast<T*>(take_buffer(count * sizeof(T)))) {}
+    ~Scratch() { give_buffer(data_); }
+    Scratch(const Scratch&) = delete;
+    Scratch& operator=(const Scratch&) = delete;
+    T* data() const { return data_; }
+
+private:
+    T* data_;
+};
+
 // Number of worker threads the batch ops use; 1 runs on the calling thread.
 int thread_count();
 void set_thread_count(int threads);

@@ -10,6 +10,7 @@ re-implementations spend their CPU time on, and checks that both chains agree.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 import warnings
@@ -20,14 +21,20 @@ import numpy as np
 from facexray_forensics import ops
 
 
-def _median_ms(function: Callable[[], object], repeats: int) -> float:
+def _median_ms(function: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median wall-clock and median thread CPU time of one call, in ms.
+
+    The CPU time is what the call itself used: on a shared, loaded machine the
+    wall clock also counts the time other processes held the core.
+    """
     function()  # warm caches and lazy imports outside the timing
-    times = []
+    walls, cpus = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.thread_time()
         function()
-        times.append(time.perf_counter() - start)
-    return round(statistics.median(times) * 1e3, 4)
+        cpus.append(time.thread_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return round(statistics.median(walls) * 1e3, 4), round(statistics.median(cpus) * 1e3, 4)
 
 
 def _inputs(size: int, seed: int) -> dict:
@@ -92,9 +99,11 @@ def run(
 
     Returns a dict with ``size``, ``threads`` (1), ``kernel_size``, ``repeats``,
     ``ops`` (op name → median ms), ``chain_ms``, ``reference_ops``,
-    ``reference_chain_ms``, ``speedup`` (reference / ours) and
-    ``chain_max_abs_diff`` (largest difference of the two chains' X-rays and
-    images, a guard that both compute the same thing).
+    ``reference_chain_ms``, ``speedup`` (reference / ours), the same for
+    thread CPU time (``chain_cpu_ms``, ``reference_chain_cpu_ms``,
+    ``cpu_speedup``), ``chain_max_abs_diff`` (largest difference of the two
+    chains' X-rays and images, a guard that both compute the same thing) and
+    ``load_average`` (1 minute, to judge how busy the machine was).
     """
     import cv2
 
@@ -127,9 +136,9 @@ def run(
             "face_xray": lambda: ops.face_xray(softened),
             "blend_with_xray": lambda: ops.blend_with_xray(corrected, background, blurred),
         }
-        op_ms = {name: _median_ms(function, repeats) for name, function in timings.items()}
-        chain_ms = _median_ms(lambda: _chain(data, kernel_size), repeats)
-        reference_chain_ms = _median_ms(
+        op_ms = {name: _median_ms(function, repeats)[0] for name, function in timings.items()}
+        chain_ms, chain_cpu_ms = _median_ms(lambda: _chain(data, kernel_size), repeats)
+        reference_chain_ms, reference_chain_cpu_ms = _median_ms(
             lambda: _reference_chain(data, kernel_size), reference_repeats
         )
         image, xray = _chain(data, kernel_size)
@@ -150,5 +159,9 @@ def run(
         "chain_ms": chain_ms,
         "reference_chain_ms": reference_chain_ms,
         "speedup": round(reference_chain_ms / chain_ms, 1),
+        "chain_cpu_ms": chain_cpu_ms,
+        "reference_chain_cpu_ms": reference_chain_cpu_ms,
+        "cpu_speedup": round(reference_chain_cpu_ms / chain_cpu_ms, 1),
         "chain_max_abs_diff": difference,
+        "load_average": round(os.getloadavg()[0], 2),
     }
