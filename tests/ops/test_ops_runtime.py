@@ -1,4 +1,4 @@
-"""Batches run on the configured threads and release the GIL."""
+"""Runtime behaviour: threads, the GIL, and the cache of output buffers."""
 
 import threading
 import time
@@ -37,3 +37,21 @@ def test_batch_op_releases_the_gil():
     inside = [t for t in ticks if span["start"] + margin < t < span["end"] - margin]
     assert span["end"] - span["start"] > 4 * margin
     assert len(inside) > 0
+
+
+def test_outputs_on_reused_buffers_are_independent_and_writable():
+    rng = np.random.default_rng(1)
+    foreground, background = rng.random((2, 128, 128, 3)).astype(np.float32)
+    masks = [rng.random((128, 128)).astype(np.float32) for _ in range(4)]
+    kept = ops.blend(foreground, background, masks[0])
+    expected = kept.copy()
+    for mask in masks[1:]:
+        # Freed at once: its buffer returns to the cache and is handed out again.
+        ops.blend(foreground, background, mask)
+    others = [ops.blend(foreground, background, mask) for mask in masks[1:]]
+    assert np.array_equal(kept, expected)
+    addresses = {array.__array_interface__["data"][0] for array in [kept, *others]}
+    assert len(addresses) == 4
+    assert kept.flags.writeable and kept.flags.c_contiguous
+    kept[0, 0, 0] = 7.0
+    assert all(other[0, 0, 0] != 7.0 for other in others)
