@@ -38,7 +38,7 @@ class Predictor:
         xrays, margins = [], []
         with torch.inference_mode():
             for start in range(0, len(crops), self.batch_size):
-                batch = torch.from_numpy(np.ascontiguousarray(crops[start : start + self.batch_size]))
+                batch = torch.from_numpy(np.array(crops[start : start + self.batch_size]))  # a copy: crops may be read-only memmaps
                 batch = batch.to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
                 xray, logits = self.model(batch)
                 xrays.append(xray[:, 0].float().cpu().numpy())
