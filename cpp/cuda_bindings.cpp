@@ -235,9 +235,35 @@ void blur(const py::object& image_object, const py::object& output_object, int k
                              static_cast<int64_t>(weights_y.size()), as_stream(stream));
 }
 
+void blur_per_sample(const py::object& image_object, const py::object& output_object,
+                     const py::object& weights_x_object, const py::object& weights_y_object,
+                     std::uintptr_t stream) {
+    const auto image = floats(image_object, "image");
+    const auto output = floats(output_object, "output");
+    const auto weights_x = floats(weights_x_object, "weights_x");
+    const auto weights_y = floats(weights_y_object, "weights_y");
+    const auto shape = batch_shape(image);
+    require_shape(output, image.shape);
+    require_distinct(output, {&image});
+    for (const DeviceTensor* weights : {&weights_x, &weights_y}) {
+        if (weights->shape.size() != 2 || weights->shape[0] != shape.batch ||
+            weights->shape[1] % 2 == 0 || weights->shape[1] > fxr::cuda::kMaxSampleKernel) {
+            throw py::value_error(weights->name + ": expected N×K with N = " +
+                                  std::to_string(shape.batch) + " and K odd, at most " +
+                                  std::to_string(fxr::cuda::kMaxSampleKernel) + ", got " +
+                                  weights->shape_text());
+        }
+    }
+    py::gil_scoped_release release;
+    fxr::cuda::gaussian_blur_per_sample(
+        static_cast<const float*>(image.data), static_cast<float*>(output.data), shape,
+        static_cast<const float*>(weights_x.data), weights_x.shape[1],
+        static_cast<const float*>(weights_y.data), weights_y.shape[1], as_stream(stream));
+}
+
 void colour(const py::object& foreground_object, const py::object& background_object,
-            const py::object& mask_object, const py::object& output_object, bool match_std,
-            std::uintptr_t stream) {
+            const py::object& mask_object, const py::object& output_object,
+            const py::object& match_std_object, std::uintptr_t stream) {
     const auto foreground = floats(foreground_object, "foreground");
     const auto background = floats(background_object, "background");
     const auto mask = floats(mask_object, "mask");
@@ -247,11 +273,20 @@ void colour(const py::object& foreground_object, const py::object& background_ob
     require_mask(mask, shape);
     require_shape(output, foreground.shape);
     require_distinct(output, {&foreground, &background, &mask});
+    // match_std: one bool for the batch, or an N int32 CUDA tensor (nonzero = match).
+    bool match_std = false;
+    DeviceTensor per_sample;
+    if (py::isinstance<py::bool_>(match_std_object)) {
+        match_std = match_std_object.cast<bool>();
+    } else {
+        per_sample = view(match_std_object, "match_std", kDLInt, "int32");
+        require_shape(per_sample, {shape.batch});
+    }
     py::gil_scoped_release release;
     fxr::cuda::colour_transfer(
         static_cast<const float*>(foreground.data), static_cast<const float*>(background.data),
         static_cast<const float*>(mask.data), static_cast<float*>(output.data), shape, match_std,
-        as_stream(stream));
+        static_cast<const int32_t*>(per_sample.data), as_stream(stream));
 }
 
 void blend(const py::object& foreground_object, const py::object& background_object,
@@ -322,9 +357,14 @@ void register_cuda_ops(py::module_& module) {
     module.def("cuda_gaussian_blur", &blur, py::arg("image"), py::arg("output"),
                py::arg("kernel_x"), py::arg("kernel_y"), py::arg("sigma_x"), py::arg("sigma_y"),
                py::arg("stream"), "Separable Gaussian blur (BORDER_REFLECT_101) into `output`.");
+    module.def("cuda_gaussian_blur_per_sample", &blur_per_sample, py::arg("image"),
+               py::arg("output"), py::arg("weights_x"), py::arg("weights_y"), py::arg("stream"),
+               "Separable blur with one zero-padded kernel per sample (N×K weight tables).");
+    module.attr("cuda_max_sample_kernel") = fxr::cuda::kMaxSampleKernel;
     module.def("cuda_colour_transfer", &colour, py::arg("foreground"), py::arg("background"),
                py::arg("mask"), py::arg("output"), py::arg("match_std"), py::arg("stream"),
-               "Masked per-channel colour transfer into `output`.");
+               "Masked per-channel colour transfer into `output`; match_std is a bool or an N "
+               "int32 CUDA tensor of per-sample flags.");
     module.def("cuda_blend", &blend, py::arg("foreground"), py::arg("background"),
                py::arg("mask"), py::arg("output"), py::arg("stream"), "Eq. 1 into `output`.");
     module.def("cuda_face_xray", &xray, py::arg("mask"), py::arg("output"), py::arg("stream"),

@@ -6,6 +6,7 @@
 // device memory about once. Larger kernels (rare; the sampler draws at most a
 // few dozen taps) take two plain passes through a temporary buffer.
 #include <algorithm>
+#include <string>
 #include <vector>
 
 #include "common.cuh"
@@ -15,7 +16,7 @@ namespace {
 
 constexpr int kTileWidth = 32;
 constexpr int kTileHeight = 32;
-constexpr int kTileMaxSize = 65;  // radius 32 each way: ~61 KB of shared memory at most
+constexpr int kTileMaxSize = kMaxSampleKernel;  // radius 32: ~61 KB of shared memory at most
 
 struct TileWeights {
     float x[kTileMaxSize];
@@ -24,17 +25,24 @@ struct TileWeights {
     int radius_y;
 };
 
-// Grid: x = tile column + tiles_x·channel, y = tile row, z = sample.
+// Grid: x = tile column + tiles_x·channel, y = tile row, z = sample. The
+// weights come from `weights` (one kernel for the batch) or, when
+// `sample_weights_x` is set, from row `sample` of two device tables of
+// width 2·radius + 1 (a kernel per sample, zero-padded to a common size).
 __global__ void blur_tile_kernel(const float* __restrict__ input, float* __restrict__ output,
-                                 Shape shape, int tiles_x, TileWeights weights) {
+                                 Shape shape, int tiles_x, TileWeights weights,
+                                 const float* __restrict__ sample_weights_x,
+                                 const float* __restrict__ sample_weights_y, int64_t first_sample) {
     extern __shared__ float shared[];
+    __shared__ float taps_x[kTileMaxSize];
+    __shared__ float taps_y[kTileMaxSize];
     const int width = static_cast<int>(shape.width);
     const int height = static_cast<int>(shape.height);
     const int channels = static_cast<int>(shape.channels);
     const int channel = blockIdx.x / tiles_x;
     const int x0 = (blockIdx.x % tiles_x) * kTileWidth;
     const int y0 = blockIdx.y * kTileHeight;
-    const int64_t sample = blockIdx.z;
+    const int64_t sample = first_sample + blockIdx.z;
     const int rx = weights.radius_x;
     const int ry = weights.radius_y;
     const int rows = kTileHeight + 2 * ry;
@@ -44,6 +52,12 @@ __global__ void blur_tile_kernel(const float* __restrict__ input, float* __restr
 
     const int thread = threadIdx.y * blockDim.x + threadIdx.x;
     const int threads = blockDim.x * blockDim.y;
+    for (int tap = thread; tap <= 2 * rx; tap += threads) {
+        taps_x[tap] = sample_weights_x ? sample_weights_x[sample * (2 * rx + 1) + tap] : weights.x[tap];
+    }
+    for (int tap = thread; tap <= 2 * ry; tap += threads) {
+        taps_y[tap] = sample_weights_y ? sample_weights_y[sample * (2 * ry + 1) + tap] : weights.y[tap];
+    }
     const float* plane = input + sample * height * static_cast<int64_t>(width) * channels;
     for (int index = thread; index < rows * columns; index += threads) {
         const int row = index / columns;
@@ -58,8 +72,8 @@ __global__ void blur_tile_kernel(const float* __restrict__ input, float* __restr
         const int column = index - row * kTileWidth;
         // Symmetric pairs around the centre, in the CPU op's order.
         const float* centre = staged + row * columns + column + rx;
-        float sum = weights.x[rx] * centre[0];
-        for (int tap = 1; tap <= rx; ++tap) sum += weights.x[rx + tap] * (centre[tap] + centre[-tap]);
+        float sum = taps_x[rx] * centre[0];
+        for (int tap = 1; tap <= rx; ++tap) sum += taps_x[rx + tap] * (centre[tap] + centre[-tap]);
         filtered[index] = sum;
     }
     __syncthreads();
@@ -71,9 +85,9 @@ __global__ void blur_tile_kernel(const float* __restrict__ input, float* __restr
         const int x = x0 + column;
         if (y >= height || x >= width) continue;
         const float* centre = filtered + (row + ry) * kTileWidth + column;
-        float sum = weights.y[ry] * centre[0];
+        float sum = taps_y[ry] * centre[0];
         for (int tap = 1; tap <= ry; ++tap) {
-            sum += weights.y[ry + tap] * (centre[tap * kTileWidth] + centre[-tap * kTileWidth]);
+            sum += taps_y[ry + tap] * (centre[tap * kTileWidth] + centre[-tap * kTileWidth]);
         }
         out_plane[(static_cast<int64_t>(y) * width + x) * channels + channel] = sum;
     }
@@ -132,6 +146,35 @@ void blur_large(const float* image, float* output, Shape shape, const float* ker
 
 }  // namespace
 
+namespace {
+
+// Launches the tiled kernel; `weights` holds the radii (and the taps when the
+// per-sample tables are null).
+void launch_tiles(const float* image, float* output, Shape shape, const TileWeights& weights,
+                  const float* sample_weights_x, const float* sample_weights_y,
+                  cudaStream_t stream) {
+    const int rows = kTileHeight + 2 * weights.radius_y;
+    const int columns = kTileWidth + 2 * weights.radius_x;
+    const size_t shared_bytes = sizeof(float) * (rows * columns + rows * kTileWidth);
+    if (shared_bytes > 48 * 1024) {
+        check(cudaFuncSetAttribute(blur_tile_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   static_cast<int>(shared_bytes)),
+              "cudaFuncSetAttribute(blur_tile_kernel)");
+    }
+    const int tiles_x = static_cast<int>((shape.width + kTileWidth - 1) / kTileWidth);
+    const int64_t plane = shape.height * shape.width * shape.channels;
+    for_batch_chunks(shape.batch, [&](int64_t first, int64_t count) {
+        const dim3 blocks(static_cast<unsigned>(tiles_x * shape.channels),
+                          blocks_for(shape.height, kTileHeight), static_cast<unsigned>(count));
+        blur_tile_kernel<<<blocks, dim3(32, 8), shared_bytes, stream>>>(
+            image + first * plane, output + first * plane, shape, tiles_x, weights,
+            sample_weights_x, sample_weights_y, first);
+        check_launch("blur_tile_kernel");
+    });
+}
+
+}  // namespace
+
 void gaussian_blur(const float* image, float* output, Shape shape, const float* kernel_x,
                    int64_t size_x, const float* kernel_y, int64_t size_y, cudaStream_t stream) {
     if (size_x % 2 == 0 || size_y % 2 == 0 || size_x < 1 || size_y < 1) {
@@ -147,23 +190,22 @@ void gaussian_blur(const float* image, float* output, Shape shape, const float* 
     std::copy(kernel_y, kernel_y + size_y, weights.y);
     weights.radius_x = static_cast<int>(size_x / 2);
     weights.radius_y = static_cast<int>(size_y / 2);
-    const int rows = kTileHeight + 2 * weights.radius_y;
-    const int columns = kTileWidth + 2 * weights.radius_x;
-    const size_t shared_bytes = sizeof(float) * (rows * columns + rows * kTileWidth);
-    if (shared_bytes > 48 * 1024) {
-        check(cudaFuncSetAttribute(blur_tile_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                   static_cast<int>(shared_bytes)),
-              "cudaFuncSetAttribute(blur_tile_kernel)");
+    launch_tiles(image, output, shape, weights, nullptr, nullptr, stream);
+}
+
+void gaussian_blur_per_sample(const float* image, float* output, Shape shape,
+                              const float* weights_x, int64_t size_x, const float* weights_y,
+                              int64_t size_y, cudaStream_t stream) {
+    if (size_x % 2 == 0 || size_y % 2 == 0 || size_x < 1 || size_y < 1 ||
+        size_x > kMaxSampleKernel || size_y > kMaxSampleKernel) {
+        throw std::invalid_argument("gaussian_blur_per_sample: kernel widths must be odd, 1 to " +
+                                    std::to_string(kMaxSampleKernel));
     }
-    const int tiles_x = static_cast<int>((shape.width + kTileWidth - 1) / kTileWidth);
-    const int64_t plane = shape.height * shape.width * shape.channels;
-    for_batch_chunks(shape.batch, [&](int64_t first, int64_t count) {
-        const dim3 blocks(static_cast<unsigned>(tiles_x * shape.channels),
-                          blocks_for(shape.height, kTileHeight), static_cast<unsigned>(count));
-        blur_tile_kernel<<<blocks, dim3(32, 8), shared_bytes, stream>>>(
-            image + first * plane, output + first * plane, shape, tiles_x, weights);
-        check_launch("blur_tile_kernel");
-    });
+    if (shape.batch * shape.height * shape.width * shape.channels == 0) return;
+    TileWeights radii{};
+    radii.radius_x = static_cast<int>(size_x / 2);
+    radii.radius_y = static_cast<int>(size_y / 2);
+    launch_tiles(image, output, shape, radii, weights_x, weights_y, stream);
 }
 
 }  // namespace fxr::cuda

@@ -26,11 +26,15 @@ __global__ void __launch_bounds__(kThreads)
     colour_transfer_kernel(const float* __restrict__ foreground,
                            const float* __restrict__ background,
                            const float* __restrict__ mask, float* __restrict__ output,
-                           Shape shape, bool match_std, int64_t first_sample) {
+                           Shape shape, bool match_std_all,
+                           const int32_t* __restrict__ match_std_per_sample,
+                           int64_t first_sample) {
     __shared__ double partial[kWarps][kSums];
     __shared__ float shift[kGroup];
     __shared__ float scale[kGroup];
     const int64_t sample = first_sample + blockIdx.x;
+    const bool match_std =
+        match_std_per_sample ? match_std_per_sample[sample] != 0 : match_std_all;
     const int first_channel = blockIdx.y * kGroup;
     const int channels = static_cast<int>(shape.channels);
     const int group = min(kGroup, channels - first_channel);
@@ -103,12 +107,13 @@ __global__ void __launch_bounds__(kThreads)
 }  // namespace
 
 void colour_transfer(const float* foreground, const float* background, const float* mask,
-                     float* output, Shape shape, bool match_std, cudaStream_t stream) {
+                     float* output, Shape shape, bool match_std,
+                     const int32_t* match_std_per_sample, cudaStream_t stream) {
     if (shape.batch * shape.height * shape.width * shape.channels == 0) return;
     const unsigned groups = static_cast<unsigned>((shape.channels + kGroup - 1) / kGroup);
     for_batch_chunks(shape.batch, [&](int64_t first, int64_t count) {
         colour_transfer_kernel<<<dim3(static_cast<unsigned>(count), groups), kThreads, 0, stream>>>(
-            foreground, background, mask, output, shape, match_std, first);
+            foreground, background, mask, output, shape, match_std, match_std_per_sample, first);
         check_launch("colour_transfer_kernel");
     });
 }

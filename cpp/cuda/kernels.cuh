@@ -46,12 +46,24 @@ void gaussian_blur(const float* image, float* output, Shape shape,
                    const float* kernel_x, int64_t size_x, const float* kernel_y, int64_t size_y,
                    cudaStream_t stream);
 
+// The same blur with a kernel per sample: `weights_x` / `weights_y` are
+// device tables N×size_x and N×size_y (odd sizes up to kMaxSampleKernel),
+// each row a kernel zero-padded around its centre to the common size, which
+// leaves the sums unchanged.
+void gaussian_blur_per_sample(const float* image, float* output, Shape shape,
+                              const float* weights_x, int64_t size_x, const float* weights_y,
+                              int64_t size_y, cudaStream_t stream);
+
+constexpr int64_t kMaxSampleKernel = 65;
+
 // Per-sample, per-channel colour transfer: statistics of `foreground` and
 // `background` inside mask > 0 (mask is N×H×W×1); the foreground is shifted
 // to the background mean (and scaled to its standard deviation when
-// `match_std`). Samples with an empty mask are copied unchanged.
+// `match_std`, or per sample where `match_std_per_sample`, N int32, is given
+// and nonzero). Samples with an empty mask are copied unchanged.
 void colour_transfer(const float* foreground, const float* background, const float* mask,
-                     float* output, Shape shape, bool match_std, cudaStream_t stream);
+                     float* output, Shape shape, bool match_std,
+                     const int32_t* match_std_per_sample, cudaStream_t stream);
 
 // Eq. 1: output = mask·foreground + (1 − mask)·background (mask N×H×W×1).
 void blend(const float* foreground, const float* background, const float* mask, float* output,

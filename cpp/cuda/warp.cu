@@ -111,8 +111,10 @@ __global__ void warp_kernel(const float* __restrict__ image, float* __restrict__
         return;
     }
     const double* map = records[hit].map;
-    const double sx = map[0] * x + map[1] * y + map[2];
-    const double sy = map[3] * x + map[4] * y + map[5];
+    // Far outside the input every tap is `fill` anyway; clamping keeps the
+    // integer conversion below defined for any finite or infinite position.
+    const double sx = fmin(fmax(map[0] * x + map[1] * y + map[2], -2.0), width + 1.0);
+    const double sy = fmin(fmax(map[3] * x + map[4] * y + map[5], -2.0), height + 1.0);
 
     // Bilinear: the four neighbours of (sx, sy); a neighbour outside the
     // image contributes `fill`, as with a constant border.

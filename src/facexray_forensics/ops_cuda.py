@@ -35,6 +35,7 @@ __all__ = [
     "cuda_available",
     "face_xray",
     "gaussian_blur",
+    "gaussian_blur_per_sample",
     "grid_triangles",
     "soften_mask",
     "warp_piecewise_affine",
@@ -250,6 +251,77 @@ def gaussian_blur(
     return output
 
 
+_KERNEL_TABLES: dict = {}
+
+
+def _kernel_table(width: int, device) -> torch.Tensor:
+    """Row (k − 1)/2 holds the CPU op's Gaussian of odd size k <= ``width`` (sigma derived),
+    zero-padded around its centre to ``width`` taps; cached per width and device."""
+    import torch
+
+    from facexray_forensics import _core
+
+    key = (width, str(device))
+    if key not in _KERNEL_TABLES:
+        table = np.zeros((width // 2 + 1, width), dtype=np.float32)
+        for row in range(len(table)):
+            size = 2 * row + 1
+            offset = (width - size) // 2
+            table[row, offset : offset + size] = _core.gaussian_kernel(size, 0.0)
+        _KERNEL_TABLES[key] = torch.from_numpy(table).to(device)
+    return _KERNEL_TABLES[key]
+
+
+def gaussian_blur_per_sample(
+    image, kernel_sizes, max_size: int | None = None, *, validate: bool = True
+) -> torch.Tensor:
+    """Blur sample ``i`` of an N×H×W×C batch with an odd square Gaussian of
+    ``kernel_sizes[i]`` (sigma derived from the size), in one pass over the batch.
+
+    Equal to ``gaussian_blur(image[i], kernel_sizes[i])`` for every i. ``max_size`` bounds
+    the sizes (at most ``_core.cuda_max_sample_kernel``); giving it saves reading the sizes
+    back from the device.
+    """
+    import torch
+
+    batch = _batched(image, "image", validate=validate)
+    if image.dim() != 4:
+        raise ValueError(f"image must be an N×H×W×C batch, got shape {tuple(image.shape)}")
+    sizes = _require_tensor(kernel_sizes, "kernel_sizes")
+    if sizes.shape != (batch.shape[0],) or sizes.dtype not in (torch.int32, torch.int64):
+        raise ValueError(
+            f"kernel_sizes must be {batch.shape[0]} integers, got {tuple(sizes.shape)} "
+            f"{sizes.dtype}"
+        )
+    if max_size is None or validate:
+        host = sizes.cpu()
+        largest = int(host.max())
+        if bool((host < 1).any() | (host % 2 == 0).any()):
+            raise ValueError("kernel sizes must be positive and odd")
+        if max_size is not None and largest > max_size:
+            raise ValueError(f"kernel size {largest} exceeds max_size {max_size}")
+        max_size = largest if max_size is None else max_size
+    if batch.device.type != "cuda":
+        results = [
+            ops.gaussian_blur(_numpy(sample), int(size)) for sample, size in zip(image, sizes)
+        ]
+        return _tensor(np.stack(results), image)
+    core = _core_cuda()
+    if max_size % 2 == 0 or not 1 <= max_size <= core.cuda_max_sample_kernel:
+        raise ValueError(
+            f"max_size must be odd, 1 to {core.cuda_max_sample_kernel}, got {max_size}"
+        )
+    full = _kernel_table(core.cuda_max_sample_kernel, batch.device)
+    centre = core.cuda_max_sample_kernel // 2
+    radius = max_size // 2
+    weights = full[(sizes.to(batch.device).long() - 1) // 2, centre - radius : centre + radius + 1]
+    weights = weights.contiguous()
+    output = torch.empty_like(image)
+    with torch.cuda.device(batch.device):
+        core.cuda_gaussian_blur_per_sample(batch, output, weights, weights, _stream(batch))
+    return output
+
+
 def soften_mask(mask, *, validate: bool = True) -> torch.Tensor:
     """The 3×3 Gaussian softening of a mask (OpenCV's [1 2 1]/4 kernel, BORDER_REFLECT_101)."""
     return gaussian_blur(mask, 3, 0.0, validate=validate)
@@ -269,25 +341,45 @@ def _image_and_mask(foreground, background, mask, validate: bool):
 
 
 def colour_transfer(
-    foreground, background, mask, match_std: bool = False, *, validate: bool = True
+    foreground, background, mask, match_std=False, *, validate: bool = True
 ) -> torch.Tensor:
     """Move each channel's mean (and standard deviation when ``match_std``) of the foreground
-    inside ``mask`` > 0 to the background's, per sample (see :func:`.ops.colour_transfer`)."""
+    inside ``mask`` > 0 to the background's, per sample (see :func:`.ops.colour_transfer`).
+
+    ``match_std`` is a bool for the whole batch or, for an N×H×W×C batch, a bool tensor of N
+    per-sample choices.
+    """
     import torch
 
     front, back, weights = _image_and_mask(foreground, background, mask, validate)
-    if not isinstance(match_std, (bool, np.bool_)):
-        raise TypeError(f"match_std must be a bool, got {type(match_std).__name__}")
+    if isinstance(match_std, torch.Tensor):
+        if foreground.dim() != 4 or match_std.shape != (front.shape[0],):
+            raise ValueError(
+                f"per-sample match_std needs an N×H×W×C batch and N flags, got "
+                f"{tuple(match_std.shape)} for {tuple(foreground.shape)}"
+            )
+        _same_device(front, match_std)
+        flags = match_std.to(torch.int32).contiguous()
+    elif isinstance(match_std, (bool, np.bool_)):
+        flags = bool(match_std)
+    else:
+        raise TypeError(f"match_std must be a bool or a tensor, got {type(match_std).__name__}")
     if front.device.type != "cuda":
-        result = ops.colour_transfer(
-            _numpy(foreground), _numpy(background), _numpy(mask), match_std=bool(match_std)
-        )
+        if isinstance(flags, bool):
+            result = ops.colour_transfer(
+                _numpy(foreground), _numpy(background), _numpy(mask), match_std=flags
+            )
+        else:
+            result = np.stack([
+                ops.colour_transfer(_numpy(f), _numpy(b), _numpy(m), match_std=bool(flag))
+                for f, b, m, flag in zip(foreground, background, mask, flags)
+            ])
         return _tensor(result, foreground)
     core = _core_cuda()
     output = torch.empty_like(foreground)
     with torch.cuda.device(front.device):
         core.cuda_colour_transfer(
-            front, back, weights, output.view(front.shape), bool(match_std), _stream(front)
+            front, back, weights, output.view(front.shape), flags, _stream(front)
         )
     return output
 

@@ -231,3 +231,35 @@ def test_cpu_tensors_use_the_cpu_ops():
         np.testing.assert_array_equal(result.numpy(), expected)
     with pytest.raises(TypeError, match="torch.Tensor"):
         ops_cuda.face_xray(mask)
+
+
+@needs_cuda
+def test_per_sample_blur_and_colour_match_cpu_per_sample():
+    rng = np.random.default_rng(81)
+    n = 7
+    image = rng.random((n, 64, 80, 3), dtype=np.float32)
+    background = rng.random((n, 64, 80, 3), dtype=np.float32)
+    mask = (rng.random((n, 64, 80, 1)) > 0.5).astype(np.float32)
+    sizes = np.array([1, 3, 5, 7, 11, 31, 65])
+    blurred = ops_cuda.gaussian_blur_per_sample(on_gpu(image), torch.from_numpy(sizes).cuda())
+    assert_close(blurred, np.stack([ops.gaussian_blur(x, int(k)) for x, k in zip(image, sizes)]))
+    flags = rng.random(n) > 0.5
+    corrected = ops_cuda.colour_transfer(
+        on_gpu(image), on_gpu(background), on_gpu(mask), match_std=torch.from_numpy(flags).cuda()
+    )
+    expected = np.stack([
+        ops.colour_transfer(f, b, m, match_std=bool(flag))
+        for f, b, m, flag in zip(image, background, mask, flags)
+    ])
+    assert_close(corrected, expected)
+
+
+def test_per_sample_ops_on_cpu_tensors_follow_each_sample():
+    rng = np.random.default_rng(82)
+    image = rng.random((3, 30, 40, 1), dtype=np.float32)
+    sizes = torch.tensor([1, 5, 9])
+    result = ops_cuda.gaussian_blur_per_sample(torch.from_numpy(image), sizes).numpy()
+    for sample, size, blurred in zip(image, sizes.tolist(), result):
+        np.testing.assert_array_equal(blurred, ops.gaussian_blur(sample, size))
+    with pytest.raises(ValueError, match="odd"):
+        ops_cuda.gaussian_blur_per_sample(torch.from_numpy(image), torch.tensor([1, 4, 9]))
