@@ -5,6 +5,8 @@
 // mapping, and the page faults of touching it cost more than the ops
 // themselves (about 600 faults, 1.4 ms, per 256 x 256 blending sample).
 // Reusing freed buffers keeps those pages mapped.
+#include <pthread.h>
+
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -29,7 +31,14 @@ struct Cache {
 
 Cache& cache() {
     // Never destroyed: arrays may outlive the module's static destructors.
-    static Cache* instance = new Cache();
+    static Cache* instance = [] {
+        auto* created = new Cache();
+        // A fork (DataLoader workers) while another thread holds the lock
+        // would leave the child's copy locked forever: hold it across fork.
+        pthread_atfork([] { cache().lock.lock(); }, [] { cache().lock.unlock(); },
+                       [] { cache().lock.unlock(); });
+        return created;
+    }();
     return *instance;
 }
 

@@ -327,16 +327,24 @@ void warp_piecewise_affine(const Batch<const T>& input, const Batch<T>& output,
         const double* dst = destination + set * count * 2;
         const T* in = input.image(n);
         T* out = output.image(n);
-        switch (input.channels) {
-            case 1:
-                warp_image<T, 1>(in, out, input.height, input.width, 1, src, dst, count, fill);
-                break;
-            case 3:
-                warp_image<T, 3>(in, out, input.height, input.width, 3, src, dst, count, fill);
-                break;
-            default:
-                warp_image<T, 0>(in, out, input.height, input.width, input.channels, src, dst,
-                                 count, fill);
+        try {
+            switch (input.channels) {
+                case 1:
+                    warp_image<T, 1>(in, out, input.height, input.width, 1, src, dst, count,
+                                     fill);
+                    break;
+                case 3:
+                    warp_image<T, 3>(in, out, input.height, input.width, 3, src, dst, count,
+                                     fill);
+                    break;
+                default:
+                    warp_image<T, 0>(in, out, input.height, input.width, input.channels, src,
+                                     dst, count, fill);
+            }
+        } catch (const std::invalid_argument& error) {
+            // Say which of a batch's point sets was degenerate.
+            if (point_sets == 1) throw;
+            throw std::invalid_argument("point set " + std::to_string(n) + ": " + error.what());
         }
     });
 }

@@ -151,6 +151,14 @@ def test_duplicate_destination_points():
         ops.warp_piecewise_affine(image(), GRID, points)
 
 
+def test_a_degenerate_point_set_in_a_batch_is_named():
+    ops.set_threads(2)
+    points = np.stack([GRID] * 4).astype(np.float64)
+    points[2, 7] = points[2, 8]
+    with pytest.raises(ValueError, match="point set 2: destination points 7 and 8 coincide"):
+        ops.warp_piecewise_affine(image((4, 32, 32, 1)), points, points)
+
+
 def test_degenerate_source_points_are_allowed():
     # Squashing the whole image onto one source point is a valid (if odd) map.
     result = ops.warp_piecewise_affine(image(), np.zeros_like(GRID), GRID)
