@@ -69,18 +69,59 @@ def bench_train(model, batch, size, steps, warmup, device, no_bf16, no_channels_
               type=click.Path(file_okay=False), help="Face index to draw from (fxr-forensic faces index).")
 @click.option("--samples", default=2000, show_default=True, type=click.IntRange(1), help="Timed samples.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Stream seed.")
+@click.option("--device", default="cpu", show_default=True,
+              help="cpu: the per-sample CPU sampler; cuda (or cuda:N): the batched GPU sampler.")
+@click.option("--batch", default=1024, show_default=True, type=click.IntRange(1),
+              help="Samples per batch of the GPU sampler.")
+@click.option("--jpeg", type=click.Choice(["auto", "nvjpeg", "dct"]), default="auto", show_default=True,
+              help="JPEG augmentation of the GPU sampler: nvJPEG, the DCT model, or nvJPEG where available.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def bench_bi(index_dir, samples, seed, as_json):
-    """End-to-end BI samples per second in one process (key samples_per_s), and the time per stage.
+def bench_bi(index_dir, samples, seed, device, batch, jpeg, as_json):
+    """End-to-end BI samples per second (key samples_per_s): on the CPU in one process with
+    the time per stage, or with --device cuda in batches on the GPU.
 
     Example: fxr-forensic bench bi --index local/index --json
+    Example: fxr-forensic bench bi --index local/index --device cuda --json
     """
-    from facexray_forensics.blending.bench import run
-
     try:
-        result = run(index_dir, samples=samples, seed=seed)
+        if device == "cpu":
+            from facexray_forensics.blending.bench import run
+
+            result = run(index_dir, samples=samples, seed=seed)
+        else:
+            from facexray_forensics.bench.gpu import run_sampler
+
+            result = run_sampler(index_dir, device, batch=batch, batches=max(1, samples // batch),
+                                 seed=seed, jpeg=jpeg)
+            result["samples_per_s"] = result["sampler_samples_per_s"]
     except ValueError as error:
         raise click.ClickException(f"{error} (build one with: fxr-forensic faces index REAL_DIR {index_dir})")
+    emit(result, as_json)
+
+
+@bench.command("gpu")
+@click.option("--index", "index_dir", default="local/index", show_default=True,
+              type=click.Path(file_okay=False), help="Face index for the sampler.")
+@click.option("--device", default="cuda", show_default=True, help="cuda, cuda:N or cpu.")
+@click.option("--batch", default=1024, show_default=True, type=click.IntRange(1), help="Samples per batch.")
+@click.option("--repeats", default=20, show_default=True, type=click.IntRange(1), help="Timed batches of each kind.")
+@click.option("--jpeg", type=click.Choice(["auto", "nvjpeg", "dct"]), default="auto", show_default=True,
+              help="JPEG augmentation of the sampler.")
+@click.option("--write", "results_dir", default=None, type=click.Path(file_okay=False),
+              help="Also write the JSON to DIR/<device name>.json, e.g. benchmarks/results.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_gpu(index_dir, device, batch, repeats, jpeg, results_dir, as_json):
+    """Samples per second of the batched ops chain (key ops_samples_per_s) and of the whole
+    GPU BI sampler with draws and augmentation (key sampler_samples_per_s) on one device.
+
+    Example: fxr-forensic bench gpu --index local/index --json --write benchmarks/results
+    """
+    from facexray_forensics.bench.gpu import run
+
+    try:
+        result = run(index_dir, device, batch=batch, repeats=repeats, jpeg=jpeg, results_dir=results_dir)
+    except ValueError as error:
+        raise click.ClickException(str(error))
     emit(result, as_json)
 
 
