@@ -36,6 +36,8 @@ void require(const py::array& array, const char* name, py::ssize_t rank) {
                                     std::to_string(rank) + ", got shape " + shape_text(array));
     if (!(array.flags() & py::array::c_style))
         throw std::invalid_argument(std::string(name) + ": array must be C-contiguous");
+    if (!(array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+        throw std::invalid_argument(std::string(name) + ": array must be aligned");
 }
 
 template <typename T>
@@ -261,8 +263,9 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "all_within",
         [](const py::array& array, float low, float high) {
-            if (!array.dtype().is(py::dtype::of<float>()) || !(array.flags() & py::array::c_style))
-                throw std::invalid_argument("all_within needs a C-contiguous float32 array");
+            if (!array.dtype().is(py::dtype::of<float>()) || !(array.flags() & py::array::c_style) ||
+                !(array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+                throw std::invalid_argument("all_within needs an aligned C-contiguous float32 array");
             const auto* data = static_cast<const float*>(array.data());
             const auto size = array.size();
             py::gil_scoped_release release;

@@ -12,7 +12,7 @@ take uint8 (computed in float32, rounded to nearest). Batches run on several
 threads (see :func:`set_threads`) with the GIL released.
 
 Inputs are checked, never silently converted: a wrong dtype raises TypeError;
-a wrong rank or shape, a non-contiguous or empty array, NaN or infinity, a
+a wrong rank or shape, a non-contiguous, unaligned or empty array, NaN or infinity, a
 bad kernel size or a degenerate point set raises ValueError.
 """
 
@@ -76,6 +76,9 @@ def _require_image(
         raise ValueError(f"{name} is empty (shape {value.shape})")
     if not value.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous; pass np.ascontiguousarray({name})")
+    if not value.flags.aligned:
+        # Vectorised kernels may assume each value sits at a multiple of its size.
+        raise ValueError(f"{name} is not aligned in memory; pass a copy ({name}.copy())")
     if check_finite and value.dtype == np.float32:
         _require_finite(value, name)
     return value

@@ -67,6 +67,15 @@ def test_non_contiguous(name):
         CALLS[name](image=strided)
 
 
+@pytest.mark.parametrize("name", CALLS)
+def test_unaligned(name):
+    shape = (32, 32, 3) if name not in ("xray", "soften") else (32, 32)
+    raw = np.zeros(4 * int(np.prod(shape)) + 1, np.uint8)
+    unaligned = np.frombuffer(raw.data, np.float32, int(np.prod(shape)), offset=1).reshape(shape)
+    with pytest.raises(ValueError, match="aligned"):
+        CALLS[name](image=unaligned)
+
+
 @pytest.mark.parametrize("name", MASKED)
 def test_non_contiguous_mask(name):
     with pytest.raises(ValueError, match="C-contiguous"):
