@@ -109,11 +109,14 @@ def run(seconds: float = 60.0, frames: int = DEFAULT_FRAME_COUNT, model_dir: str
 
         found: dict = {}
         stage_seconds = {}
+        load = os.getloadavg()[0]  # other work on the machine inflates wall time; CPU time shows it
+        cpu_start = time.process_time()
         for plugin in plugins:
             start = time.perf_counter()
             found[plugin.name] = plugin.process(item, found)
             stage_seconds[plugin.name] = time.perf_counter() - start
         total = sum(stage_seconds.values())
+        cpu_seconds = time.process_time() - cpu_start
         faces = found["faces"]
         inner = faces.data.get("seconds", {})
 
@@ -133,6 +136,8 @@ def run(seconds: float = 60.0, frames: int = DEFAULT_FRAME_COUNT, model_dir: str
         "faces_scored": len(found["face_xray"].faces),
         "video_score": found["face_xray"].score,
         "seconds_per_minute": round(total * per_minute, 3),
+        "cpu_seconds_per_minute": round(cpu_seconds * per_minute, 3),
+        "load_average_1min": round(load, 2),
         "stage_seconds_per_minute": {
             "hashing": round(stage_seconds["hashing"] * per_minute, 3),
             "decode_sampled": round(inner.get("decode", 0.0) * per_minute, 3),
