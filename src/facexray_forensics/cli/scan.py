@@ -24,6 +24,7 @@ EXIT_FAILED = 4
 @click.option("--device", default="cpu", show_default=True, help="Where the model runs: cpu, cuda or cuda:N.")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Processes for hashing, decoding and face detection; 0 means one per CPU, 1 runs everything in one process.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Items per model batch.")
+@click.option("--model-threads", type=click.IntRange(min=0), default=0, show_default=True, help="CPU threads for the model; 0 means the cores the worker processes leave free (at least one).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted scan with the same outputs: finished items are kept, the custody log's chain is continued.")
 @click.option("--known-hashes", type=click.Path(dir_okay=False, exists=True), help="Skip files whose MD5, SHA-1 or SHA-256 is in this list (hashdeep output, NSRL-style CSV, or one hash per line).")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Refuse to decode files larger than this many bytes (recorded as too_large; still hashed). Default 512 MiB.")
@@ -36,7 +37,7 @@ EXIT_FAILED = 4
 @click.option("--no-plugin", "excluded_plugins", multiple=True, metavar="NAME", help="Leave this plugin out; repeat for more.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, case, exhibit, examiner, model_dir,
-         device, workers, batch_size, resume, known_hashes, max_bytes, max_pixels, min_face, detector, video_frames,
+         device, workers, batch_size, model_threads, resume, known_hashes, max_bytes, max_pixels, min_face, detector, video_frames,
          xray_images_path, only_plugins, excluded_plugins, quiet) -> None:
     """Scan EVIDENCE (files and folders) for faces forged by blending.
 
@@ -88,6 +89,7 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
         device=device,
         workers=workers,
         batch_size=batch_size,
+        model_threads=model_threads,
         known_hashes=known_hashes,
     )
     frames = frame_loader(settings)

@@ -67,6 +67,15 @@ class Plugin(abc.ABC):
         """Analyse several items at once; the default calls :meth:`process` on each."""
         return [self.process(item, found) for item, found in zip(items, earlier)]
 
+    def runs_in_workers(self, settings: Mapping[str, Any]) -> bool:
+        """Whether this scan should run the plugin in its worker processes; ``parallel`` by default.
+
+        A plugin may decide by the settings: the face X-ray model runs in the
+        workers on a CPU (every core busy, no batching gain) and batched in
+        the main process on a GPU.
+        """
+        return self.parallel
+
     def shut_down(self) -> None:
         """Release what start_up took."""
 

@@ -2,10 +2,12 @@
 
 Flow, for each item in the sources' stable order:
 
-1. the leading ``parallel`` plugins (hashing, EXIF, faces: decoding and
-   detection) run in a pool of worker processes; results come back in item
-   order, so the output never depends on timing;
-2. the other plugins (the face X-ray model) run in this process on batches;
+1. the leading plugins that run in workers (hashing, EXIF, faces: decoding
+   and detection; on a CPU also the face X-ray model) run in a pool of
+   worker processes; results come back in item order, so the output never
+   depends on timing;
+2. the other plugins (the face X-ray model on a GPU) run in this process on
+   batches;
 3. the finished :class:`ItemReport` goes to the journal (fsynced) and the
    custody log records it.
 
@@ -70,10 +72,11 @@ class ScanSettings:
     device: str = "cpu"
     workers: int = 0  # 0: one per CPU; 1: everything in this process
     batch_size: int = 16
+    model_threads: int = 0  # 0: the cores the worker processes leave free (at least 1)
     known_hashes: str | None = None
 
-    # Settings that may change between a scan and its resume without changing results.
-    RUNTIME = ("device", "workers", "batch_size")
+    # Settings that may change between a scan and its resume: they change speed, and scores at most in the last bits.
+    RUNTIME = ("device", "workers", "batch_size", "model_threads")
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,9 @@ class ScanTimings:
 
     Plugin stages ("hashing", "faces.detect", ...) are summed over the worker
     processes, so with several workers they can add up to more than the wall
-    time. "startup" is everything before the first item (model loading, the
-    walk); "items" is the wall time of the item loop; "records" the fsynced
+    time. "startup" is everything before the item loop (model loading, the
+    walk); "items" is the wall time of the item loop, and "first_item" the
+    part of it until the first item came back (worker processes starting); "records" the fsynced
     custody and journal writes; "reverify" the second hashing pass.
     """
 
@@ -359,7 +363,7 @@ def run_scan(
             known_sha256 = hash_stream(stream)[0]["sha256"]
     context = ScanContext(settings=asdict(settings), device=settings.device, resources=resources)
     parallel_count = 0
-    while parallel_count < len(plugins) and plugins[parallel_count].parallel:
+    while parallel_count < len(plugins) and plugins[parallel_count].runs_in_workers(context.settings):
         parallel_count += 1
     worker_plugins, main_plugins = list(plugins[:parallel_count]), list(plugins[parallel_count:])
     # Worker plugins start here too: a configuration error surfaces now, with its message,
@@ -434,6 +438,8 @@ def run_scan(
         items_start = time.perf_counter()
         timings.add({"startup": items_start - wall_start})
         for item, (found, seconds) in zip(todo, runner.map(_run_parallel, todo, _crashed)):
+            if "first_item" not in timings.stages:
+                timings.add({"first_item": time.perf_counter() - items_start})
             timings.add(seconds)
             for finding in found.values():
                 timings.add({f"{finding.plugin}.{stage}": value for stage, value in finding.data.get("seconds", {}).items()})
