@@ -58,8 +58,9 @@ def test_pdf_json_and_custody_from_the_command(tmp_path, flagging_model):
 
 def test_exit_zero_when_nothing_is_flagged(tmp_path, random_model):
     evidence = _evidence(tmp_path, with_face=False)
-    result = _scan(evidence, "--csv", tmp_path / "scan.csv", "--model", random_model)
+    result = _scan(evidence, "--csv", tmp_path / "new" / "scan.csv", "--model", random_model)
     assert result.exit_code == 0, result.output
+    assert (tmp_path / "new" / "scan.custody.jsonl").is_file()  # the output directory is made
 
 
 def test_exit_four_when_an_item_fails(tmp_path, flagging_model):

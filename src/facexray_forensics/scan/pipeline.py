@@ -348,9 +348,11 @@ def run_scan(
         for path in (custody_path, journal_path):
             if path.exists():
                 raise ValueError(f"{path} already exists: pass --resume to continue that scan, or write the report elsewhere")
-    for directory in {path.parent for path in written}:
-        if not directory.is_dir():
-            raise ValueError(f"output directory {directory} does not exist")
+    for directory in sorted({path.parent for path in written}):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)  # checked above: outside the evidence
+        except OSError as error:
+            raise ValueError(f"cannot create the output directory {directory}: {error.strerror or error}") from error
     sources = list(sources) if sources is not None else [FileSource(roots)]
     timings = timings if timings is not None else ScanTimings()
     wall_start = time.perf_counter()
