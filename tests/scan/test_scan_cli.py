@@ -8,7 +8,7 @@ import sys
 import pypdf
 import pytest
 from click.testing import CliRunner
-from conftest import astronaut_jpeg, snapshot
+from conftest import age, astronaut_jpeg, snapshot
 
 from facexray_forensics.cli import main
 from facexray_forensics.custody import verify_log
@@ -36,11 +36,14 @@ def _scan(*arguments):
 
 def test_pdf_json_and_custody_from_the_command(tmp_path, flagging_model):
     evidence = _evidence(tmp_path)
+    age(evidence)
+    before = snapshot(evidence)
     out = tmp_path / "out"
     out.mkdir()
     result = _scan(evidence, "--report", out / "case.pdf", "--json", out / "case.json", "--model", flagging_model,
                    "--case", "C-1", "--exhibit", "E-1", "--examiner", "Ada")
     assert result.exit_code == 3, result.output  # every face "strong" with this card: flagged
+    assert snapshot(evidence) == before  # the PDF's pictures were read again without a trace
     assert sorted(os.listdir(out)) == ["case.custody.jsonl", "case.journal.jsonl", "case.json", "case.json.sha256",
                                        "case.pdf", "case.pdf.sha256"]
     digest = hashlib.sha256((out / "case.pdf").read_bytes()).hexdigest()
