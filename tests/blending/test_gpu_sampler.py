@@ -5,6 +5,8 @@ OpenCV (hull fill, resize, JPEG), the CPU sampler's own samples re-rendered from
 recorded draws, and Eq. 2 in numpy.
 """
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -36,8 +38,11 @@ NO_JPEG = SamplerConfig(jpeg_probability=0.0)
 
 
 @pytest.fixture(scope="module")
-def index(astronaut_index):
-    return FaceIndex(astronaut_index)
+def index(request):
+    """The astronaut index, or a prepared one named by FXR_TEST_INDEX (the GPU machine has no
+    dlib to detect landmarks with; scripts/gpu_check.sh carries an index made here)."""
+    prepared = os.environ.get("FXR_TEST_INDEX")
+    return FaceIndex(prepared or request.getfixturevalue("astronaut_index"))
 
 
 @pytest.fixture(scope="module")

@@ -296,8 +296,7 @@ class GpuBlendSampler:
             foreground, background, mask, validate=False
         )
         layers = {"blend": image.clone(), "foreground": foreground, "background": background}
-        image = self._augment(image, draws)
-        pixels = _to_uint8(image.clamp_(0.0, 1.0))
+        pixels = self._jpeg(_to_uint8(self._augment(image, draws).clamp_(0.0, 1.0)), draws.jpeg_quality)
         flip = draws.flip[:, None, None]
         pixels = torch.where(flip[..., None], pixels.flip(2), pixels)
         mask, softened, xray = (
@@ -335,14 +334,14 @@ class GpuBlendSampler:
     # Augmentations ---------------------------------------------------------------------------
 
     def _augment(self, image: torch.Tensor, draws: Draws) -> torch.Tensor:
-        """Jitter, resize, blur, noise, JPEG: each a no-op where its draw is neutral."""
+        """The float augmentations, jitter, resize, blur and noise, in the CPU sampler's
+        order; each is a no-op where its draw is neutral."""
         image = _jitter(image, draws.jitter)
         image = self._resize(image, draws.resize)
         image = ops_cuda.gaussian_blur_per_sample(
             image, draws.augment_blur, max_size=max(_AUGMENT_BLUR_SIZES), validate=False
         )
-        image = self._noise_add(image, draws.noise_sigma, draws.noise_origin)
-        return self._jpeg(image, draws.jpeg_quality)
+        return self._noise_add(image, draws.noise_sigma, draws.noise_origin)
 
     def _resize(self, image: torch.Tensor, small: torch.Tensor) -> torch.Tensor:
         if self._resize_table is None:
@@ -367,14 +366,12 @@ class GpuBlendSampler:
         window = self._noise[rows, columns]  # B×S×S×3
         return torch.addcmul(image, window, sigma[:, None, None, None])
 
-    def _jpeg(self, image: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-        pixels = _to_uint8(image.clamp(0.0, 1.0))
+    def _jpeg(self, pixels: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+        """JPEG re-compression of the 8-bit samples whose quality is > 0, after quantisation
+        as in the CPU sampler."""
         if self.jpeg == "nvjpeg":
-            coded = _nvjpeg_round_trip(pixels, quality)
-        else:
-            coded = jpeg_round_trip(pixels, quality)
-        chosen = (quality > 0)[:, None, None, None]
-        return torch.where(chosen, coded.float().mul_(np.float32(1 / 255)), image)
+            return _nvjpeg_round_trip(pixels, quality)
+        return jpeg_round_trip(pixels, quality)
 
 
 # Helpers ---------------------------------------------------------------------------------
