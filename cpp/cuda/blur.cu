@@ -42,7 +42,9 @@ __global__ void blur_tile_kernel(const float* __restrict__ input, float* __restr
     const int channel = blockIdx.x / tiles_x;
     const int x0 = (blockIdx.x % tiles_x) * kTileWidth;
     const int y0 = blockIdx.y * kTileHeight;
-    const int64_t sample = first_sample + blockIdx.z;
+    // `input` / `output` start at this launch's first sample; the weight tables do not.
+    const int64_t sample = blockIdx.z;
+    const int64_t table_row = first_sample + sample;
     const int rx = weights.radius_x;
     const int ry = weights.radius_y;
     const int rows = kTileHeight + 2 * ry;
@@ -53,10 +55,10 @@ __global__ void blur_tile_kernel(const float* __restrict__ input, float* __restr
     const int thread = threadIdx.y * blockDim.x + threadIdx.x;
     const int threads = blockDim.x * blockDim.y;
     for (int tap = thread; tap <= 2 * rx; tap += threads) {
-        taps_x[tap] = sample_weights_x ? sample_weights_x[sample * (2 * rx + 1) + tap] : weights.x[tap];
+        taps_x[tap] = sample_weights_x ? sample_weights_x[table_row * (2 * rx + 1) + tap] : weights.x[tap];
     }
     for (int tap = thread; tap <= 2 * ry; tap += threads) {
-        taps_y[tap] = sample_weights_y ? sample_weights_y[sample * (2 * ry + 1) + tap] : weights.y[tap];
+        taps_y[tap] = sample_weights_y ? sample_weights_y[table_row * (2 * ry + 1) + tap] : weights.y[tap];
     }
     const float* plane = input + sample * height * static_cast<int64_t>(width) * channels;
     for (int index = thread; index < rows * columns; index += threads) {
