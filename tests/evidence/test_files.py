@@ -85,6 +85,18 @@ def test_file_root_and_clashing_root_names(tmp_path):
     assert names == [f"{tmp_path}/one/x/f", f"{tmp_path}/two/x/f", "f"]
 
 
+def test_a_root_given_as_a_link_is_followed(tmp_path):
+    _tree(tmp_path / "real")
+    (tmp_path / "named").symlink_to(tmp_path / "real")
+    (tmp_path / "file").symlink_to(tmp_path / "real" / "a.bin")
+    items = list(FileSource([tmp_path / "named", tmp_path / "file"]).items())
+    by_name = {item.name: item for item in items}
+    assert by_name["named/b/c.bin"].origin["path"] == str(tmp_path / "real" / "b" / "c.bin")
+    assert by_name["named/b/loop"].origin["file_type"] == "symbolic link"  # links inside: still not followed
+    with by_name["file"].open() as stream:
+        assert stream.read() == b"a"
+
+
 def test_missing_evidence_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="not found"):
         FileSource([tmp_path / "nothing"])

@@ -128,7 +128,8 @@ class FileSource:
     the names are the same on every run. An item's name is the root's own
     name followed by the path inside it ("evidence/cars/a.jpg"); a root
     given as a file is named by its file name. Two roots with the same last
-    component are told apart by their full absolute path.
+    component are told apart by their full absolute path. A root that is
+    itself a link is followed (the examiner named it); links inside are not.
     """
 
     def __init__(self, roots: Iterable[str | bytes | os.PathLike]):
@@ -148,11 +149,14 @@ class FileSource:
     def items(self) -> Iterator[Item]:
         """Every entry under every root, in a stable order."""
         for root, prefix in zip(self.roots, self._prefixes):
-            root_stat = os.lstat(root)
+            try:
+                root_stat = os.stat(root)  # a root named by the examiner is followed, as find -H does
+            except OSError:
+                root_stat = os.lstat(root)  # a broken link: recorded as a link
             if stat.S_ISDIR(root_stat.st_mode):
-                yield from self._walk(root, prefix)
+                yield from self._walk(os.path.realpath(root), prefix)
             elif stat.S_ISREG(root_stat.st_mode):
-                yield _file_item(root, display_name(prefix), root_stat.st_size)
+                yield _file_item(os.path.realpath(root), display_name(prefix), root_stat.st_size)
             else:
                 parent = os.path.dirname(root)
                 descriptor = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
