@@ -271,7 +271,8 @@ class _Runner:
 
     def close(self) -> None:
         if self.executor is not None:
-            self.executor.shutdown(wait=True)
+            # After an interrupt, queued items are dropped rather than analysed; --resume redoes them.
+            self.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _crashed(item: Item) -> tuple[dict[str, Finding], dict[str, float]]:
