@@ -101,8 +101,9 @@ def run(seconds: float = 60.0, frames: int = DEFAULT_FRAME_COUNT, model_dir: str
             model_dir = Path(work) / "random"
             save_weights(create("hrnet_w18"), model_dir, ModelCard("hrnet_w18"))
             model_note = "hrnet_w18 with random weights (no model is packaged yet; same speed)"
-        # One video in one process, as a scan with --workers 1 runs it: the model gets every core.
-        settings = {"model_dir": str(model_dir), "video_frames": frames, "device": device, "workers": 1}
+        # The scan's defaults otherwise: on a CPU one worker takes the video and its model copy
+        # gets that worker's share of the cores.
+        settings = {"model_dir": str(model_dir), "video_frames": frames, "device": device}
         context = ScanContext(settings=settings, device=device)
         plugins = [HashingPlugin(), FacesPlugin(), FaceXrayPlugin()]
         for plugin in plugins:
