@@ -261,9 +261,11 @@ def test_split_e01_is_read_through_its_first_segment(images, contents, tmp_path)
     items = list(expand_disk_images(FileSource([tmp_path]).items()))
     inner = [item for item in items if ":" in item.name]
     assert inner and all("/split.E01:" in item.name for item in inner)
-    assert sorted(hashlib.sha256(item.open().read()).hexdigest() for item in inner) == sorted(
-        _digests(data)["sha256"] for data in contents.values()
-    )
+    found = []
+    for item in inner:
+        with item.open() as stream:
+            found.append(hash_stream(stream)[0]["sha256"])
+    assert sorted(found) == sorted(_digests(data)["sha256"] for data in contents.values())
     with pytest.raises(ValueError, match="segment 2"):
         DiskImage(segments[1])
     second = next(item for item in items if item.name.endswith("/" + segments[1].name))
