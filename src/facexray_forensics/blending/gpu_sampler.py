@@ -532,7 +532,8 @@ def _nvjpeg_round_trip(pixels: torch.Tensor, quality: torch.Tensor) -> torch.Ten
     for value, members in groups.items():
         images = [pixels[number].permute(2, 0, 1).contiguous() for number in members]
         encoded = encode_jpeg(images, quality=value)
-        decoded = decode_jpeg(encoded, device=pixels.device)
+        # The decoder reads its input bytes from host memory.
+        decoded = decode_jpeg([data.cpu() for data in encoded], device=pixels.device)
         for number, image in zip(members, decoded):
             result[number] = image.permute(1, 2, 0)
     return result
@@ -574,11 +575,13 @@ def _dct_matrix(device: torch.device) -> torch.Tensor:
 def _blockwise(plane: torch.Tensor, matrix: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """Quantise a B×H×W plane (H, W multiples of 8) in the DCT domain and transform back."""
     batch, height, width = plane.shape
+    # Rows of 8 against the 8×8 transform: two large products with inner size 8 rather than
+    # millions of tiny batched ones.
     blocks = plane.reshape(batch, height // 8, 8, width // 8, 8).permute(0, 1, 3, 2, 4)
-    coefficients = matrix @ blocks @ matrix.T
+    coefficients = ((blocks @ matrix.T).transpose(-1, -2) @ matrix.T).transpose(-1, -2)
     step = table[:, None, None]
     quantised = torch.round(coefficients / step) * step
-    restored = matrix.T @ quantised @ matrix
+    restored = ((quantised @ matrix).transpose(-1, -2) @ matrix).transpose(-1, -2)
     return restored.permute(0, 1, 3, 2, 4).reshape(batch, height, width)
 
 
