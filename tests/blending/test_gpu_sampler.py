@@ -35,6 +35,10 @@ DEVICES = [
 ]
 PLAIN = SamplerConfig(augment=False)
 NO_JPEG = SamplerConfig(jpeg_probability=0.0)
+EVERY_FLOAT_AUGMENTATION = SamplerConfig(
+    jitter_probability=1.0, resize_probability=1.0, blur_probability=1.0, noise_probability=1.0,
+    jpeg_probability=0.0, flip_probability=0.5,
+)
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +152,9 @@ def test_jpeg_model_stays_close_to_libjpeg(index):
     assert torch.equal(untouched, torch.from_numpy(crops))
 
 
-@pytest.mark.parametrize("config", [PLAIN, NO_JPEG], ids=["plain", "augmented"])
+@pytest.mark.parametrize(
+    "config", [PLAIN, NO_JPEG, EVERY_FLOAT_AUGMENTATION], ids=["plain", "augmented", "every"]
+)
 def test_renders_the_cpu_samplers_draws(index, config):
     """The CPU sampler's samples, rendered again from their recorded draws."""
     reference = BlendSampler(index, config)

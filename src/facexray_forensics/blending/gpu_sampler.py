@@ -355,9 +355,12 @@ class GpuBlendSampler:
         matrices = self._resize_table[small]  # B×S×S; row 0 is the identity
         batch, height, width, channels = image.shape
         rows = torch.bmm(matrices, image.reshape(batch, height, width * channels))
-        rows = rows.reshape(batch, height, width, channels).transpose(1, 2)
+        rows = rows.reshape(batch, height, width, channels).transpose(1, 2).contiguous()
         both = torch.bmm(matrices, rows.reshape(batch, width, height * channels))
-        return both.reshape(batch, width, height, channels).transpose(1, 2).contiguous()
+        resized = both.reshape(batch, width, height, channels).transpose(1, 2)
+        # Samples without a resize keep their pixels exactly, even where float32 matrix
+        # products run in TF32.
+        return torch.where((small > 0)[:, None, None, None], resized, image).contiguous()
 
     def _noise_add(self, image: torch.Tensor, sigma: torch.Tensor, origin: torch.Tensor) -> torch.Tensor:
         span = torch.arange(self.size, device=self.device)
