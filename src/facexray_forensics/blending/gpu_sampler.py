@@ -19,6 +19,8 @@ same distributions, same ops), with these differences that the maths leaves:
 - The deformation triangulates each deformed grid by the empty-circumcircle test over all
   triangles of its points, which is the CPU op's Delaunay triangulation for points in
   general position (random offsets are).
+- A blended sample whose mask comes out empty stays the background (the CPU sampler raises);
+  it has no X-ray, like a real one, but keeps its label.
 - Down-and-up resizing is OpenCV's INTER_AREA then INTER_LINEAR, written as one matrix per
   side and applied with a batched matrix product.
 - JPEG: with ``jpeg="nvjpeg"`` torchvision's nvJPEG encoder and decoder on the GPU (grouped
