@@ -23,12 +23,14 @@ def encode_video(
     rotation: int = 0,
     gop: int | None = None,
     preset: str = "ultrafast",
+    codec: str = "libx264",
 ) -> bytes:
     """H.264 video of RGB ``pictures`` shown at ``times_ms`` (default 25 frames a second).
 
     Unequal gaps between ``times_ms`` make a variable-frame-rate stream;
     ``rotation`` sets the display matrix (counter-clockwise degrees);
-    presets slower than "ultrafast" reorder frames (B-frames).
+    presets slower than "ultrafast" reorder frames (B-frames); ``preset``
+    applies to libx264 only.
     """
     import av
 
@@ -36,8 +38,9 @@ def encode_video(
     times_ms = list(times_ms) if times_ms is not None else [40 * index for index in range(len(pictures))]
     buffer = io.BytesIO()
     output = av.open(buffer, "w", format=container)
-    stream = output.add_stream("libx264", rate=25, options={"preset": preset})
-    stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+    stream = output.add_stream(codec, rate=25, options={"preset": preset} if codec == "libx264" else {})
+    stream.width, stream.height = width, height
+    stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
     stream.codec_context.time_base = fractions.Fraction(1, 1000)
     if gop is not None:
         stream.codec_context.gop_size = gop

@@ -124,35 +124,19 @@ def _seconds(pts, stream) -> str:
     return "unknown time" if pts is None else f"{float(pts * stream.time_base):.3f}s"
 
 
-def _key_frame_times(container, stream) -> tuple[list[float], float | None]:
-    """Presentation times of key frames, and of the stream's end.
+def _packet_times(container, stream) -> tuple[list[float], float | None, str | None]:
+    """Presentation times of the key frames and of the stream's end, from one pass over packet headers.
 
-    The container's index (MP4's sample table, Matroska's cues) gives them
-    without reading the stream, in decoding time: the first packet's
-    presentation delay (B-frame reordering) is added. Otherwise one demux
-    pass reads packet headers (no decoding) to find them.
+    Reading packets without decoding them costs little (milliseconds a
+    minute of video) and, unlike container indexes (MP4's sample table gives
+    decoding times; Matroska's cues may be read only on demand), is exact.
+    Returns ``(key_times, end, error)``; ``error`` says why the pass stopped
+    early on a broken stream.
     """
     import av
 
     base = stream.time_base
-    entries = list(stream.index_entries or ())
-    start = float((stream.start_time or 0) * base)
-    if stream.duration:
-        duration = float(stream.duration * base)
-    else:
-        duration = container.duration / 1e6 if container.duration else None  # in AV_TIME_BASE units
-    if entries and duration:
-        delay = 0.0
-        try:
-            first = next(iter(container.demux(stream)), None)
-            if first is not None and first.pts is not None and first.dts is not None:
-                delay = float((first.pts - first.dts) * base)
-        except av.error.FFmpegError:
-            pass  # no delay known: a seek may then land a few frames late, which is caught
-        container.seek(0)
-        keys = sorted(float(entry.timestamp * base) + delay for entry in entries if entry.is_keyframe)
-        return keys, start + duration
-    keys, end = [], None
+    keys, end, error = [], None, None
     try:
         for packet in container.demux(stream):
             if packet.pts is None:
@@ -162,10 +146,10 @@ def _key_frame_times(container, stream) -> tuple[list[float], float | None]:
                 keys.append(time)
             finish = time + float((packet.duration or 0) * base)
             end = finish if end is None else max(end, finish)
-    except av.error.FFmpegError:
-        pass  # a truncated stream: what was read still tells where the frames are
+    except av.error.FFmpegError as failure:
+        error = str(failure)  # a truncated stream: what was read still tells where the frames are
     container.seek(0)
-    return sorted(keys), end
+    return sorted(keys), end, error
 
 
 def sample_video(
@@ -212,10 +196,15 @@ def _sample(container, count: int, max_pixels: int | None, notes: dict) -> Itera
         raise FrameTooLarge(f"{width}×{height} = {width * height} pixels a frame, over the limit of {max_pixels}")
     base = stream.time_base
     start = float((stream.start_time or 0) * base)
-    keys, end = _key_frame_times(container, stream)
+    keys, end, error = _packet_times(container, stream)
     if end is None or end <= start:
-        raise ValueError("no timed video packets: the stream is empty or broken")
+        raise ValueError(f"no timed video packets: the stream is empty or broken{f' ({error})' if error else ''}")
     reader = _Reader(container, stream)
+    if error:
+        reader.problems.append(f"the stream breaks after {end - start:.3f}s: {error}")
+    declared = _declared_duration(container, stream)
+    if declared is not None and end - start < declared - 0.5:
+        reader.problems.append(f"the stream ends after {end - start:.3f}s of the {declared:.3f}s its header declares")
     rate = stream.average_rate
     timestamps: list[float] = []
     notes.update(
@@ -273,6 +262,13 @@ def _key_in_slice(keys: list[float], target: float, half_slice: float, taken: fl
     high = bisect.bisect_right(keys, target + half_slice)
     candidates = [key for key in keys[low:high] if taken is None or key > taken + 1e-6]
     return min(candidates, key=lambda key: (abs(key - target), key), default=None)
+
+
+def _declared_duration(container, stream) -> float | None:
+    """The running time the container's header declares, in seconds, or None."""
+    if stream.duration:
+        return float(stream.duration * stream.time_base)
+    return container.duration / 1e6 if container.duration else None  # in AV_TIME_BASE units
 
 
 def _last_at_or_before(times: list[float], target: float) -> float | None:
