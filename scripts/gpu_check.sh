@@ -7,7 +7,7 @@
 #                                  the benchmarks, then compute-sanitizer memcheck on the op tests
 #
 # Results go to $OUT (default ./gpu-check-out): build.log, tests.log, bench.json (also named
-# after the device, for benchmarks/results/), bench_dct.json, memcheck.log, summary.txt.
+# after the device, for benchmarks/results/), bench_bi.json, memcheck.log, summary.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 INDEX=local/gpu_index
@@ -71,10 +71,10 @@ summary "tests: exit $? ($(tail -1 "$OUT/tests.log"))"
 CLI=("$PYTHON" -c 'import sys; from facexray_forensics.cli import main; sys.exit(main())')
 timeout 180 "${CLI[@]}" bench gpu --index local/gpu_bench_index --batch 1024 --json --write "$OUT" \
     > "$OUT/bench.json" 2> "$OUT/bench.err"
-summary "bench gpu: exit $? $(grep -E '"(ops|sampler)_samples_per_s"|"sampler_jpeg"' "$OUT/bench.json" | tr -d ' \n')"
-timeout 90 "${CLI[@]}" bench bi --index local/gpu_bench_index --device cuda --batch 1024 --samples 10240 \
-    --jpeg dct --json > "$OUT/bench_dct.json" 2>> "$OUT/bench.err"
-summary "bench bi --jpeg dct: exit $? $(grep '"samples_per_s"' "$OUT/bench_dct.json" | tr -d ' \n')"
+summary "bench gpu: exit $? $(grep -E '"(ops|sampler|sampler_dct)_samples_per_s"|"sampler_jpeg"' "$OUT/bench.json" | tr -d ' \n')"
+timeout 90 "${CLI[@]}" bench bi --index local/gpu_bench_index --device cuda --batch 1024 --samples 4096 \
+    --json > "$OUT/bench_bi.json" 2>> "$OUT/bench.err"
+summary "bench bi --device cuda: exit $? $(grep '"samples_per_s"' "$OUT/bench_bi.json" | tr -d ' \n')"
 
 # 5. memcheck on the op tests; torch's caching allocator off so that out-of-bounds accesses
 #    into torch-allocated tensors are seen.

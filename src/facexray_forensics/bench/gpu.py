@@ -134,7 +134,8 @@ def run_sampler(index_dir: str | os.PathLike, device: str = "cuda", batch: int =
 
 def run(index_dir: str | os.PathLike, device: str = "cuda", batch: int = 1024,
         repeats: int = 20, jpeg: str = "auto", results_dir: str | os.PathLike | None = None) -> dict:
-    """Both benchmarks on one device. With ``results_dir``, also write the result as
+    """Both benchmarks on one device (the sampler with nvJPEG also with the DCT JPEG model,
+    as ``sampler_dct_samples_per_s``). With ``results_dir``, also write the result as
     ``<results_dir>/<device name>.json`` (e.g. ``nvidia-h100-80gb-hbm3.json``)."""
     import torch
 
@@ -142,6 +143,9 @@ def run(index_dir: str | os.PathLike, device: str = "cuda", batch: int = 1024,
     result = {"device": _device_name(target), "torch": torch.__version__}
     result.update(run_ops(device, batch=batch, repeats=repeats))
     result.update(run_sampler(index_dir, device, batch=batch, batches=repeats, jpeg=jpeg))
+    if result["sampler_jpeg"] == "nvjpeg":  # the DCT model too, to weigh the two
+        model = run_sampler(index_dir, device, batch=batch, batches=repeats, jpeg="dct")
+        result["sampler_dct_samples_per_s"] = model["sampler_samples_per_s"]
     if results_dir is not None:
         slug = re.sub(r"[^a-z0-9]+", "-", result["device"].lower()).strip("-")
         path = Path(results_dir) / f"{slug}.json"
