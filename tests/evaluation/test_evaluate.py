@@ -42,8 +42,11 @@ def material():
     foreground = np.stack([face, np.ascontiguousarray(face[:, ::-1]), face // 2 + 100])
     background = np.stack([np.ascontiguousarray(face[::-1]), np.clip(face.astype(int) + 40, 0, 255).astype(np.uint8), face])
     real = np.stack([face, np.ascontiguousarray(face[:, ::-1]), face // 2 + 60])
+    mask = _ellipse(3, rng)
+    m = mask[..., None]
+    blended = np.clip(np.rint(m * foreground + (1.0 - m) * background), 0, 255).astype(np.uint8)
     return EvaluationSet(
-        foreground, background, _ellipse(3, rng), real,
+        foreground, background, mask, blended, real,
         [("a", "b"), ("c", "d"), ("e", "f")], ["g", "h", "i"],
     )
 
@@ -55,17 +58,15 @@ def test_round_trip_and_validation(material, tmp_path):
     assert again.pair_sources == material.pair_sources and again.sources() == set("abcdefghi")
     with pytest.raises(ValueError, match="itself"):
         write_evaluation_set(tmp_path / "bad", EvaluationSet(
-            material.foreground, material.background, material.mask, material.real,
+            material.foreground, material.background, material.mask, material.blended, material.real,
             [("a", "a"), ("c", "d"), ("e", "f")], ["g", "h", "i"]))
     with pytest.raises(ValueError, match="not a readable"):
         read_evaluation_set(tmp_path)
 
 
-def test_alpha_blend_is_eq1_and_its_xray_eq2(material):
+def test_alpha_set_is_the_stored_blend_with_the_eq2_xray_of_its_mask(material):
     images, xrays = alpha_blended(material)
-    m = material.mask[..., None].astype(np.float64)
-    expected = m * material.foreground + (1.0 - m) * material.background
-    assert np.abs(images.astype(np.float64) - expected).max() <= 0.5 + 1e-3
+    np.testing.assert_array_equal(images, material.blended)
     np.testing.assert_allclose(xrays, 4.0 * material.mask * (1.0 - material.mask), atol=1e-6)
 
 
@@ -130,3 +131,43 @@ def test_cli_refuses_sources_that_are_not_held_out(material, weights, tmp_path):
                                        "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "evaluation.md").is_file()
+
+
+def test_evaluation_set_from_a_face_index_uses_only_the_given_sources(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("tiny", Path(__file__).resolve().parents[1] / "training" / "conftest.py")
+    tiny = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tiny)
+    index = tiny.write_tiny_index(tmp_path / "index")
+    from facexray_forensics.evaluation.sets import evaluation_set_from_index
+
+    item = evaluation_set_from_index(index, ["person1", "person2", "person3"], pairs=3, reals=2, progress=False)
+    assert item.sources() <= {"person1", "person2", "person3"}
+    assert all(f != b for f, b in item.pair_sources) and len(item.real_sources) == 2
+    assert item.blended.shape == (3, 64, 64, 3) and item.mask.max() <= 1.0 and item.mask.max() > 0.5
+    write_evaluation_set(tmp_path / "set", item)  # validates
+    images, xrays = poisson_blended(read_evaluation_set(tmp_path / "set"))
+    assert images.shape == (3, 64, 64, 3) and xrays.max() > 0.5
+
+
+def test_export_calibrates_a_checkpoint_into_a_loadable_weights_directory(material, tmp_path):
+    from pathlib import Path
+
+    from facexray_forensics.cli import main
+    from facexray_forensics.model import load_weights
+    from facexray_forensics.train import load_config, train
+
+    config = load_config(Path(__file__).resolve().parents[2] / "training" / "configs" / "tiny_cpu.toml")
+    config.run.checkpoint_dir = str(tmp_path / "run")
+    checkpoint = train(config, max_steps=1, progress=False).checkpoint
+    write_evaluation_set(tmp_path / "calibration", material)
+    result = CliRunner().invoke(main, ["export", str(checkpoint), str(tmp_path / "weights"),
+                                       "--calibration-set", str(tmp_path / "calibration"), "--method", "temperature"])
+    assert result.exit_code == 0, result.output
+    loaded = load_weights(tmp_path / "weights")
+    assert loaded.card.calibration.method == "temperature"
+    assert loaded.card.notes["training"]["steps"] == 1 and loaded.card.notes["calibration_set"]["real"] == 3
+    thresholds = loaded.card.thresholds
+    assert thresholds.inconclusive <= thresholds.moderate <= thresholds.strong

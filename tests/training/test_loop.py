@@ -166,3 +166,37 @@ def test_ddp_with_gloo_on_two_processes(tmp_path):
     assert payload["model"]["xray_head.weight"].abs().sum() > 0
     with pytest.raises(ValueError, match="processes"):
         train(tiny(tmp_path), max_steps=1, progress=False)
+
+
+def test_bi_sampler_feeds_training_from_train_sources_only(tmp_path, tiny_index):
+    from facexray_forensics.evaluation import split_files, write_split
+    from facexray_forensics.evaluation.split import TRAIN
+
+    split = split_files([(f"person{i}/a.jpg", f"person{i}") for i in range(4)], held_out_fraction=0.5)
+    write_split(split, tmp_path / "split.json")
+    config = tiny(tmp_path)
+    config.data.source, config.data.index, config.data.split = "bi", str(tiny_index), str(tmp_path / "split.json")
+    config.data.workers, config.data.image_size = 0, 64
+    result = train(config, max_steps=1, progress=False)
+    state = load_checkpoint(result.checkpoint)["ranks"][0]["source"]
+    assert state == {"samples": {"seed": 0, "start": 2}}
+    from facexray_forensics.train.loop import make_source
+
+    dataset = make_source(config, 0, torch.device("cpu")).samples
+    assert set(dataset.sources) == split.sources(TRAIN) and dataset.sources
+
+
+def test_loader_batches_resume_after_the_consumed_samples(tiny_index):
+    from facexray_forensics.blending.sampler import BlendDataset
+    from facexray_forensics.train.data import LoaderBatches
+
+    source = LoaderBatches(BlendDataset(tiny_index, seed=5, chunk=2), batch_size=2, workers=1)
+    batches = iter(source)
+    next(batches)
+    state = source.state_dict()
+    expected = next(batches)
+    resumed = LoaderBatches(BlendDataset(tiny_index, seed=5, chunk=2), batch_size=2, workers=0)
+    resumed.load_state_dict(state)
+    got = next(iter(resumed))
+    torch.testing.assert_close(got[0], expected[0])
+    torch.testing.assert_close(got[1], expected[1])

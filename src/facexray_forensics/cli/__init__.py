@@ -41,10 +41,17 @@ from facexray_forensics.cli.train import train_command  # noqa: E402
 
 main.add_command(train_command)
 
-from facexray_forensics.cli.evaluate import evaluate_command, split_command  # noqa: E402
+from facexray_forensics.cli.evaluate import (  # noqa: E402
+    evaluate_command,
+    evaluation_set_command,
+    export_command,
+    split_command,
+)
 
 main.add_command(evaluate_command)
 main.add_command(split_command)
+main.add_command(export_command)
+main.add_command(evaluation_set_command)
 
 from facexray_forensics.cli.faces import faces  # noqa: E402
 

@@ -63,3 +63,66 @@ def split_command(real_dir, record, held_out, source_depth, no_hashes) -> None:
     counts = split.to_dict()["counts"]
     click.echo(f"train: {counts['train']['files']} files of {counts['train']['sources']} sources; "
                f"held out: {counts['held_out']['files']} files of {counts['held_out']['sources']} sources")
+
+
+@click.command("export")
+@click.argument("checkpoint", type=click.Path(exists=True, dir_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--calibration-set", type=click.Path(exists=True, file_okay=False), required=True,
+              help="Held-out evaluation-set directory to fit the calibration and band edges on.")
+@click.option("--split", "split_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Split record; every source of the calibration set must be held out in it.")
+@click.option("--method", type=click.Choice(["isotonic", "temperature"]), default="isotonic", show_default=True)
+@click.option("--notes", "notes_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="JSON file of model-card notes (training data, limits, time, ...).")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
+def export_command(checkpoint, out_dir, calibration_set, split_file, method, notes_file, device) -> None:
+    """Write a training CHECKPOINT as a weights directory OUT_DIR (safetensors shards and model card).
+
+    The calibration and the band edges (20%, 5% and 1% false positives on the
+    real faces) are fitted on --calibration-set and stored in the card.
+
+    Example: fxr-forensic export runs/paper_w18/latest.pt weights/ --calibration-set data/calibration
+    """
+    import json
+
+    from facexray_forensics.evaluation import read_evaluation_set, read_split
+    from facexray_forensics.evaluation.calibrate import export_model
+
+    try:
+        item = read_evaluation_set(calibration_set)
+        if split_file:
+            read_split(split_file).check_held_out(sorted(item.sources()))
+        notes = json.loads(open(notes_file).read()) if notes_file else None
+        card = export_model(checkpoint, out_dir, item, method, notes, device)
+    except (ValueError, TypeError) as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(json.dumps({"directory": out_dir, "files": card.files, "thresholds": card.thresholds.to_dict()}, indent=2))
+
+
+@click.command("evaluation-set")
+@click.argument("index_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--split", "split_file", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="Split record; only its held-out sources are drawn.")
+@click.option("--pairs", default=1000, show_default=True, help="Blended pairs to draw.")
+@click.option("--reals", default=1000, show_default=True, help="Real faces to draw.")
+@click.option("--seed", default=0, show_default=True, help="Stream of the draws (use another for a calibration set).")
+def evaluation_set_command(index_dir, out_dir, split_file, pairs, reals, seed) -> None:
+    """Draw an evaluation set from the held-out sources of a face index into OUT_DIR.
+
+    Example: fxr-forensic evaluation-set data/index data/eval --split training/splits/shared_data.json --seed 1
+    """
+    from facexray_forensics.blending.index import FaceIndex
+    from facexray_forensics.evaluation import read_split, write_evaluation_set
+    from facexray_forensics.evaluation.sets import evaluation_set_from_index
+    from facexray_forensics.evaluation.split import HELD_OUT
+
+    try:
+        sources = read_split(split_file).sources(HELD_OUT) & set(FaceIndex(index_dir).source_names)
+        if not sources:
+            raise ValueError(f"no source of {index_dir} is held out in {split_file}")
+        write_evaluation_set(out_dir, evaluation_set_from_index(index_dir, sources, pairs, reals, seed))
+    except (ValueError, TypeError) as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(f"wrote {pairs} pairs and {reals} real faces from {len(sources)} held-out sources to {out_dir}")

@@ -179,3 +179,15 @@ def fit_band_thresholds(real_probabilities, rates: tuple[float, float, float] = 
     # An edge just above 1.0 (when a real face scored 1.0) means the band is never reached, as it should.
     edges = [threshold_at_false_positive_rate(real_probabilities, rate) for rate in rates]
     return BandThresholds(*edges, false_positive_rates=tuple(rates))
+
+
+def calibrate(margins, labels, method: str = "isotonic", rates=BAND_FALSE_POSITIVE_RATES) -> tuple[Calibration, BandThresholds]:
+    """Fit a calibration on held-out margins and labels, then the band edges on its real faces' probabilities."""
+    z, y = _as_scores_and_labels(margins, labels)
+    if method == "isotonic":
+        calibration = fit_isotonic(z, y)
+    elif method == "temperature":
+        calibration = fit_temperature(z, y)
+    else:
+        raise ValueError(f"method must be 'isotonic' or 'temperature', got {method!r}")
+    return calibration, fit_band_thresholds(calibration.probability(z[y == 0]), rates)

@@ -21,8 +21,12 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    source: str = "synthetic"  # "synthetic" (built-in blends of random textures) or "bi" (the BI sampler)
-    index: str = ""  # face index directory, for source "bi"
+    # "synthetic" (blends of random textures), "bi" (the CPU BI sampler in loader workers)
+    # or "gpu" (the BI sampler rendering batches on the training device).
+    source: str = "synthetic"
+    index: str = ""  # face index directory, for "bi" and "gpu"
+    split: str = ""  # split record (`fxr-forensic split`): train on its train sources only; "" = all of the index
+    workers: int = 4  # loader processes for "bi"; 0 draws in the training process
     image_size: int = 256
     seed: int = 0
 
@@ -73,8 +77,10 @@ class TrainConfig:
 
         if self.model.name not in list_models():
             raise ValueError(f"model.name {self.model.name!r} is not one of {list_models()}")
-        if self.data.source not in ("synthetic", "bi"):
-            raise ValueError(f"data.source must be 'synthetic' or 'bi', got {self.data.source!r}")
+        if self.data.source not in ("synthetic", "bi", "gpu"):
+            raise ValueError(f"data.source must be 'synthetic', 'bi' or 'gpu', got {self.data.source!r}")
+        if self.data.source != "synthetic" and not self.data.index:
+            raise ValueError(f"data.source {self.data.source!r} needs data.index, a face index directory")
         if self.data.image_size < 32 or self.data.image_size % 32:
             raise ValueError(f"data.image_size must be a multiple of 32, got {self.data.image_size}")
         if self.optim.total_steps < 1 or not 0.0 <= self.optim.decay_fraction <= 1.0:

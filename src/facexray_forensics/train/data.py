@@ -10,6 +10,12 @@ source back exactly where it was. Two are provided:
   throughput benchmarks, where it costs next to nothing.
 - :class:`Batched`: groups any per-sample iterable (such as the BI sampler of
   ``facexray_forensics.blending``) into batches and carries its state.
+- :class:`LoaderBatches`: the same through a torch DataLoader with worker
+  processes, for datasets that can resume after a count of consumed samples
+  (``BlendDataset.state_dict(consumed=n)``).
+- :class:`GeneratorBatches`: batches made on the device by a sampler that
+  draws from a ``torch.Generator`` (the GPU BI sampler); the state is the
+  generator's.
 """
 
 from __future__ import annotations
@@ -124,3 +130,66 @@ class Batched:
 
     def load_state_dict(self, state: dict) -> None:
         self.samples.load_state_dict(state["samples"])
+
+
+class LoaderBatches:
+    """Batches from a DataLoader with ``workers`` processes over a resumable per-sample dataset.
+
+    ``dataset`` must yield samples in a fixed order whatever the number of
+    workers, and offer ``state_dict(consumed=n)`` / ``load_state_dict`` (as
+    ``facexray_forensics.blending.BlendDataset`` with ``chunk`` = batch size
+    does). Prefetched batches are not counted: the state is the position
+    after the batches handed to the loop.
+    """
+
+    def __init__(self, dataset, batch_size: int, workers: int = 4, pin_memory: bool = False) -> None:
+        if batch_size < 1 or workers < 0:
+            raise ValueError(f"need batch_size >= 1 and workers >= 0, got {batch_size} and {workers}")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.workers = workers
+        self.pin_memory = pin_memory
+        self.consumed = 0
+
+    def __iter__(self) -> Iterator[Batch]:
+        loader = torch.utils.data.DataLoader(
+            self.dataset,
+            batch_size=self.batch_size,
+            num_workers=self.workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=False,
+            prefetch_factor=4 if self.workers else None,
+            # Spawned, not forked: a forked child inherits the parent's thread pools (the ops', OpenMP's)
+            # without their threads and can hang on the first parallel call.
+            multiprocessing_context="spawn" if self.workers else None,
+        )
+        for image, xray, label in loader:
+            self.consumed += len(label)
+            yield image, xray, label
+
+    def state_dict(self) -> dict:
+        return {"dataset": self.dataset.state_dict(consumed=self.consumed)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.dataset.load_state_dict(state["dataset"])
+        self.consumed = 0  # counted from the dataset's new start
+
+
+class GeneratorBatches:
+    """Batches rendered on the device by ``sampler`` (``draw(batch_size, generator)`` then ``render``)."""
+
+    def __init__(self, sampler, batch_size: int, seed: int = 0) -> None:
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.generator = torch.Generator(device=sampler.device)
+        self.generator.manual_seed(int(seed))
+
+    def __iter__(self) -> Iterator[Batch]:
+        while True:
+            yield self.sampler.render(self.sampler.draw(self.batch_size, self.generator)).training_tensors()
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])

@@ -29,7 +29,7 @@ from facexray_forensics.model.facexray import FaceXray
 from facexray_forensics.model.registry import create
 from facexray_forensics.train.checkpoint import LATEST, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from facexray_forensics.train.config import TrainConfig
-from facexray_forensics.train.data import BatchSource, SyntheticBlends
+from facexray_forensics.train.data import Batched, BatchSource, GeneratorBatches, LoaderBatches, SyntheticBlends
 
 
 def face_xray_loss(
@@ -163,14 +163,32 @@ def build_step(config: TrainConfig, device: torch.device, distributed: bool = Fa
 
 
 def make_source(config: TrainConfig, rank: int, device: torch.device) -> BatchSource:
-    """The batch source a config names, seeded per process."""
+    """The batch source a config names, seeded per process, drawing from training sources only."""
     seed = config.data.seed + 7919 * rank
     if config.data.source == "synthetic":
         return SyntheticBlends(config.run.batch_size, config.data.image_size, seed, device)
-    raise ValueError(
-        "data.source 'bi' needs the BI sampler of facexray_forensics.blending, which this checkout does not provide yet; "
-        "pass a BatchSource to train() or use data.source = 'synthetic'"
-    )
+    from facexray_forensics.blending.index import FaceIndex
+
+    index = FaceIndex(config.data.index)
+    sources = None
+    if config.data.split:
+        from facexray_forensics.evaluation.split import TRAIN, read_split
+
+        sources = sorted(read_split(config.data.split).sources(TRAIN) & set(index.source_names))
+        if not sources:
+            raise ValueError(f"no source of {config.data.index} is on the train side of {config.data.split}")
+    if index.size != config.data.image_size:
+        raise ValueError(f"the index holds {index.size}-pixel crops but data.image_size is {config.data.image_size}")
+    if config.data.source == "gpu":
+        from facexray_forensics.blending.gpu_sampler import GpuBlendSampler
+
+        return GeneratorBatches(GpuBlendSampler(index, sources=sources, device=device), config.run.batch_size, seed)
+    from facexray_forensics.blending.sampler import BlendDataset
+
+    dataset = BlendDataset(config.data.index, seed=seed, chunk=config.run.batch_size, sources=sources)
+    if config.data.workers == 0:
+        return Batched(dataset, config.run.batch_size)
+    return LoaderBatches(dataset, config.run.batch_size, config.data.workers, pin_memory=device.type == "cuda")
 
 
 @dataclass
