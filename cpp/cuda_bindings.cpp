@@ -4,13 +4,11 @@
 // against a framework. Kernels run on the stream the caller names (torch's
 // current stream) and write into outputs the caller allocated.
 //
-// Without FXR_WITH_CUDA this file compiles to an empty register_cuda_ops.
+// Without FXR_WITH_CUDA this file compiles to nothing (bindings.cpp then skips the call).
+#ifdef FXR_WITH_CUDA
+
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
-
-namespace py = pybind11;
-
-#ifdef FXR_WITH_CUDA
 
 #include <cuda_runtime_api.h>
 
@@ -23,6 +21,8 @@ namespace py = pybind11;
 
 #include "cuda/kernels.cuh"
 #include "ops.hpp"
+
+namespace py = pybind11;
 
 namespace {
 
@@ -374,9 +374,5 @@ void register_cuda_ops(py::module_& module) {
                py::arg("softened"), py::arg("stream"),
                "3×3 softening, Eq. 1 and Eq. 2 fused, into `image`, `xray` and `softened`.");
 }
-
-#else
-
-void register_cuda_ops(py::module_&) {}
 
 #endif
