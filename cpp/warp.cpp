@@ -2,8 +2,10 @@
 // one inverse affine map per triangle, scanline rasterisation, bilinear
 // sampling with a constant fill outside the image and outside the hull.
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 
 #include "ops.hpp"
 
@@ -18,8 +20,21 @@ struct Point {
 
 constexpr int kGhost = -1;
 
+bool before(const Point& a, const Point& b) { return a.x < b.x || (a.x == b.x && a.y < b.y); }
+
+// Twice the signed area of a, b, c; positive when counter-clockwise. It is
+// evaluated on the three points in one fixed order (and the sign fixed up),
+// so every order of the same three points gets the same rounding: a point
+// on an edge is then on it for both triangles that share the edge.
 double orient(const Point& a, const Point& b, const Point& c) {
-    return (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x);
+    const Point* p[3] = {&a, &b, &c};
+    bool flipped = false;
+    if (before(*p[1], *p[0])) std::swap(p[0], p[1]), flipped = !flipped;
+    if (before(*p[2], *p[1])) std::swap(p[1], p[2]), flipped = !flipped;
+    if (before(*p[1], *p[0])) std::swap(p[0], p[1]), flipped = !flipped;
+    const double area = (p[1]->x - p[0]->x) * (p[2]->y - p[0]->y) -
+                        (p[1]->y - p[0]->y) * (p[2]->x - p[0]->x);
+    return flipped ? -area : area;
 }
 
 // Positive when d lies inside the circumcircle of the counter-clockwise a, b, c.
@@ -54,6 +69,139 @@ bool conflicts(const std::array<int, 3>& triangle, const std::vector<Point>& poi
     const double along_v = (p.x - v.x) * (u.x - v.x) + (p.y - v.y) * (u.y - v.y);
     return along_u > 0.0 && along_v > 0.0;
 }
+
+// The mesh under construction: triangles (dead ones stay as tombstones so
+// indices are stable) and a map from each directed edge to its triangle.
+class Mesh {
+public:
+    explicit Mesh(const std::vector<Point>& points) : points_(points) {}
+
+    void add(const std::array<int, 3>& triangle) {
+        const int index = static_cast<int>(triangles_.size());
+        triangles_.push_back(triangle);
+        alive_.push_back(1);
+        cavity_mark_.push_back(-1);
+        for (int k = 0; k < 3; ++k) edges_[key(triangle[k], triangle[(k + 1) % 3])] = index;
+    }
+
+    void remove(int index) {
+        alive_[index] = 0;
+        const auto& triangle = triangles_[index];
+        for (int k = 0; k < 3; ++k) {
+            const auto found = edges_.find(key(triangle[k], triangle[(k + 1) % 3]));
+            if (found != edges_.end() && found->second == index) edges_.erase(found);
+        }
+    }
+
+    // Insert a point: its cavity is grown from the triangle that holds it
+    // through neighbours whose circumcircle holds it, so it is connected
+    // even where rounding makes in-circle answers inconsistent (cocircular
+    // points), then widened until every new triangle has positive area.
+    void insert(int index) {
+        const Point& p = points_[index];
+        const int seed = locate(p);
+        if (seed < 0)
+            throw std::invalid_argument("destination point " + std::to_string(index) +
+                                        " could not be inserted (numerically degenerate)");
+        std::vector<int> cavity{seed};
+        cavity_mark_[seed] = index;
+        for (std::size_t next = 0; next < cavity.size(); ++next) {
+            const auto triangle = triangles_[cavity[next]];
+            for (int k = 0; k < 3; ++k) {
+                const int across = neighbour(triangle[k], triangle[(k + 1) % 3]);
+                if (across >= 0 && cavity_mark_[across] != index &&
+                    conflicts(triangles_[across], points_, p)) {
+                    cavity_mark_[across] = index;
+                    cavity.push_back(across);
+                }
+            }
+        }
+        for (bool widened = true; widened;) {
+            widened = false;
+            for (std::size_t c = 0; c < cavity.size(); ++c) {
+                const auto triangle = triangles_[cavity[c]];
+                for (int k = 0; k < 3; ++k) {
+                    const int u = triangle[k], v = triangle[(k + 1) % 3];
+                    const int across = neighbour(u, v);
+                    if (across < 0 || cavity_mark_[across] == index) continue;
+                    if (u != kGhost && v != kGhost && !(orient(points_[u], points_[v], p) > 0.0)) {
+                        cavity_mark_[across] = index;
+                        cavity.push_back(across);
+                        widened = true;
+                    }
+                }
+            }
+        }
+        std::vector<std::array<int, 2>> boundary;
+        for (const int member : cavity) {
+            const auto& triangle = triangles_[member];
+            for (int k = 0; k < 3; ++k) {
+                const int u = triangle[k], v = triangle[(k + 1) % 3];
+                const int across = neighbour(u, v);
+                if (across < 0 || cavity_mark_[across] != index) boundary.push_back({u, v});
+            }
+        }
+        for (const int member : cavity) remove(member);
+        for (const auto& edge : boundary) add({edge[0], edge[1], index});
+    }
+
+    std::vector<std::array<int, 3>> real_triangles() const {
+        std::vector<std::array<int, 3>> real;
+        for (std::size_t t = 0; t < triangles_.size(); ++t) {
+            const auto& triangle = triangles_[t];
+            if (alive_[t] && triangle[0] != kGhost && triangle[1] != kGhost &&
+                triangle[2] != kGhost)
+                real.push_back(triangle);
+        }
+        return real;
+    }
+
+private:
+    static std::uint64_t key(int u, int v) {
+        return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(u + 1)) << 32) |
+               static_cast<std::uint32_t>(v + 1);
+    }
+
+    // The triangle on the other side of directed edge u->v, or -1.
+    int neighbour(int u, int v) const {
+        const auto found = edges_.find(key(v, u));
+        return found == edges_.end() ? -1 : found->second;
+    }
+
+    // A live real triangle holding p (edges included), else the ghost of
+    // the hull edge that p lies farthest beyond, else (only when rounding
+    // disagrees with itself) the real triangle p is nearest to being inside.
+    int locate(const Point& p) const {
+        int ghost = -1, nearest = -1;
+        double farthest = 0.0, closest = -std::numeric_limits<double>::infinity();
+        for (int t = static_cast<int>(triangles_.size()) - 1; t >= 0; --t) {
+            if (!alive_[t]) continue;
+            const auto& triangle = triangles_[t];
+            int ghost_at = -1;
+            for (int k = 0; k < 3; ++k)
+                if (triangle[k] == kGhost) ghost_at = k;
+            if (ghost_at < 0) {
+                const Point& a = points_[triangle[0]];
+                const Point& b = points_[triangle[1]];
+                const Point& c = points_[triangle[2]];
+                const double inside = std::min({orient(a, b, p), orient(b, c, p), orient(c, a, p)});
+                if (inside >= 0.0) return t;
+                if (inside > closest) closest = inside, nearest = t;
+                continue;
+            }
+            const double beyond = orient(points_[triangle[(ghost_at + 1) % 3]],
+                                         points_[triangle[(ghost_at + 2) % 3]], p);
+            if (beyond > farthest) farthest = beyond, ghost = t;
+        }
+        return ghost >= 0 ? ghost : nearest;
+    }
+
+    const std::vector<Point>& points_;
+    std::vector<std::array<int, 3>> triangles_;
+    std::vector<char> alive_;
+    std::vector<int> cavity_mark_;  // the point whose cavity holds the triangle
+    std::unordered_map<std::uint64_t, int> edges_;
+};
 
 }  // namespace
 
@@ -97,43 +245,14 @@ std::vector<std::array<int, 3>> delaunay(const double* coordinates, int count) {
         throw std::invalid_argument("all destination points are collinear");
     if (area < 0) std::swap(second, third);
 
-    std::vector<std::array<int, 3>> triangles = {
-        {0, second, third}, {second, 0, kGhost}, {third, second, kGhost}, {0, third, kGhost}};
-    std::vector<std::array<int, 3>> cavity;
-    std::vector<std::array<int, 2>> edges, boundary;
-    for (int index = 0; index < count; ++index) {
-        if (index == 0 || index == second || index == third) continue;
-        const Point& p = points[index];
-        cavity.clear();
-        for (std::size_t t = 0; t < triangles.size();) {
-            if (conflicts(triangles[t], points, p)) {
-                cavity.push_back(triangles[t]);
-                triangles[t] = triangles.back();
-                triangles.pop_back();
-            } else {
-                ++t;
-            }
-        }
-        if (cavity.empty())
-            throw std::invalid_argument("destination point " + std::to_string(index) +
-                                        " could not be inserted (numerically degenerate)");
-        edges.clear();
-        for (const auto& t : cavity)
-            for (int k = 0; k < 3; ++k) edges.push_back({t[k], t[(k + 1) % 3]});
-        boundary.clear();
-        for (const auto& e : edges) {
-            bool shared = false;
-            for (const auto& other : edges)
-                if (other[0] == e[1] && other[1] == e[0]) shared = true;
-            if (!shared) boundary.push_back(e);
-        }
-        for (const auto& e : boundary) triangles.push_back({e[0], e[1], index});
-    }
-
-    std::vector<std::array<int, 3>> real;
-    for (const auto& t : triangles)
-        if (t[0] != kGhost && t[1] != kGhost && t[2] != kGhost) real.push_back(t);
-    return real;
+    Mesh mesh(points);
+    mesh.add({0, second, third});
+    mesh.add({second, 0, kGhost});
+    mesh.add({third, second, kGhost});
+    mesh.add({0, third, kGhost});
+    for (int index = 0; index < count; ++index)
+        if (index != 0 && index != second && index != third) mesh.insert(index);
+    return mesh.real_triangles();
 }
 
 namespace {
@@ -212,8 +331,15 @@ void warp_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t
             d[k] = {destination[2 * triangle[k]], destination[2 * triangle[k] + 1]};
             s[k] = {source[2 * triangle[k]], source[2 * triangle[k] + 1]};
         }
+        // Skip slivers: rounding in the triangulation can leave one along
+        // (nearly) collinear points. It covers no area, and the pixel centres
+        // on its long edge belong to its neighbour, whose map is well defined.
         const double determinant = orient(d[0], d[1], d[2]);
-        if (!(determinant > 0.0)) continue;  // a sliver from rounding covers no pixel centre
+        double longest = 0.0;
+        for (int k = 0; k < 3; ++k)
+            longest = std::max(longest, std::hypot(d[(k + 1) % 3].x - d[k].x,
+                                                   d[(k + 1) % 3].y - d[k].y));
+        if (!(determinant > 1e-10 * longest * longest)) continue;
         // Affine map destination -> source through barycentric coordinates.
         const double i00 = (d[2].y - d[0].y) / determinant, i01 = -(d[2].x - d[0].x) / determinant;
         const double i10 = -(d[1].y - d[0].y) / determinant, i11 = (d[1].x - d[0].x) / determinant;
