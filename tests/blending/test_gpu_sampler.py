@@ -84,6 +84,10 @@ def test_same_seed_same_batch_and_no_same_source_blend(index, cpu_sampler):
     assert not torch.equal(first.offsets, other.offsets)
     a, b = cpu_sampler.render(first), cpu_sampler.render(second)
     assert torch.equal(a.image, b.image) and torch.equal(a.xray, b.xray)
+    resumed = next(cpu_sampler.batches(4, seed=3, start=1))
+    stream = cpu_sampler.batches(4, seed=3)
+    next(stream)
+    assert torch.equal(next(stream).image, resumed.image)
     many = cpu_sampler.draw(2000, generator("cpu", 9))
     blended = many.label.bool()
     backgrounds = cpu_sampler.pool[many.background[blended].numpy()]

@@ -307,10 +307,13 @@ class GpuBlendSampler:
         batch = GpuBatch(image=pixels, mask=mask, softened=softened, xray=xray, label=draws.label)
         return (batch, layers) if keep_layers else batch
 
-    def batches(self, batch_size: int, seed: int = 0) -> Iterator[GpuBatch]:
-        """An endless stream of rendered batches drawn from ``seed``."""
+    def batches(self, batch_size: int, seed: int = 0, start: int = 0) -> Iterator[GpuBatch]:
+        """An endless stream of rendered batches drawn from ``seed``, from batch ``start``
+        on (the draws of earlier batches are made and dropped, so a run resumes exactly)."""
         generator = torch.Generator(device=self.device)
         generator.manual_seed(int(seed))
+        for _ in range(start):
+            self.draw(batch_size, generator)
         while True:
             yield self.render(self.draw(batch_size, generator))
 
