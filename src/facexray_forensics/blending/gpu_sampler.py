@@ -518,11 +518,13 @@ def _resolve_jpeg(mode: str, device: torch.device) -> str:
 
 
 def _has_nvjpeg(device: torch.device) -> bool:
+    """True when torchvision encodes and decodes JPEG on this CUDA device (tried once)."""
     if device.type != "cuda":
         return False
     try:
-        from torchvision.io import decode_jpeg, encode_jpeg  # noqa: F401
-    except ImportError:
+        probe = torch.zeros(1, 16, 16, 3, dtype=torch.uint8, device=device)
+        _nvjpeg_round_trip(probe, torch.tensor([90], device=device))
+    except Exception:  # no torchvision, or one built without GPU JPEG: any failure means no
         return False
     return True
 
