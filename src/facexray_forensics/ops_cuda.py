@@ -74,7 +74,8 @@ def _batched(value, name: str, *, validate: bool) -> torch.Tensor:
     """Check an image tensor as :mod:`.ops` checks arrays; return it as an N×H×W×C view."""
     import torch
 
-    tensor = _require_tensor(value, name)
+    # Detached: the ops are not differentiable, and DLPack refuses tensors that need grad.
+    tensor = _require_tensor(value, name).detach()
     if tensor.dtype != torch.float32:
         raise TypeError(f"{name} must have dtype float32, got {tensor.dtype}")
     if tensor.dim() not in (2, 3, 4):
@@ -97,7 +98,7 @@ def _batched(value, name: str, *, validate: bool) -> torch.Tensor:
 
 def _mask_batch(mask, image: torch.Tensor, batch: torch.Tensor, *, validate: bool) -> torch.Tensor:
     """Check a mask against its image (its spatial shape, optionally ×1); return N×H×W×1."""
-    tensor = _require_tensor(mask, "mask")
+    tensor = _require_tensor(mask, "mask").detach()
     _batched(tensor, "mask", validate=validate)
     spatial = tuple(image.shape[:3] if image.dim() == 4 else image.shape[:2])
     if tuple(tensor.shape) not in (spatial, spatial + (1,)):
@@ -187,8 +188,8 @@ def warp_piecewise_affine(
             "source_points and destination_points must have the same shape, got "
             f"{tuple(source.shape)} and {tuple(destination.shape)}"
         )
-    source = source.to(torch.float32).contiguous()
-    destination = destination.to(torch.float32).contiguous()
+    source = source.detach().to(torch.float32).contiguous()
+    destination = destination.detach().to(torch.float32).contiguous()
     if triangles is None:
         triangles = _host_triangles(destination).to(batch.device)
     else:

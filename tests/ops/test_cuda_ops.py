@@ -163,6 +163,10 @@ def test_ranks_two_and_three_keep_their_shape():
     colour = rng.random((40, 50, 3), dtype=np.float32)
     assert_close(ops_cuda.gaussian_blur(on_gpu(plane), 5), ops.gaussian_blur(plane, 5))
     assert_close(ops_cuda.gaussian_blur(on_gpu(colour), 5), ops.gaussian_blur(colour, 5))
+    # A tensor that needs grad crosses too (DLPack alone would refuse it).
+    assert_close(
+        ops_cuda.gaussian_blur(on_gpu(colour).requires_grad_(), 5), ops.gaussian_blur(colour, 5)
+    )
 
 
 @needs_cuda
