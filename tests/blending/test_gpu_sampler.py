@@ -191,3 +191,15 @@ def test_cuda_renders_what_the_cpu_device_renders(index, cpu_sampler, jpeg):
     difference = (result.image.cpu().long() - expected.image.long()).abs().float()
     # Float rounding may move a pixel by one level; libjpeg and the model differ more.
     assert float(difference.mean()) < (0.05 if jpeg == "dct" else 1.5)
+
+
+def test_gpu_benchmark_reports_its_keys_and_writes_the_device_file(index, tmp_path):
+    from facexray_forensics.bench.gpu import run
+
+    result = run(index.folder, device="cpu", batch=2, repeats=1, results_dir=tmp_path)
+    for key in ("device", "ops_samples_per_s", "sampler_samples_per_s"):
+        assert key in result
+    assert result["ops_samples_per_s"] > 0 and result["sampler_samples_per_s"] > 0
+    written = list(tmp_path.glob("*.json"))
+    assert len(written) == 1 and written[0].stem.startswith("cpu")  # named after the device
+    assert '"sampler_samples_per_s"' in written[0].read_text()
