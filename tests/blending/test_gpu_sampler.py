@@ -28,9 +28,12 @@ DEVICES = [
     "cpu",
     pytest.param(
         "cuda",
-        marks=pytest.mark.skipif(
-            not ops_cuda.cuda_available(), reason="needs a CUDA device and a CUDA build"
-        ),
+        marks=[
+            pytest.mark.gpu,
+            pytest.mark.skipif(
+                not ops_cuda.cuda_available(), reason="needs a CUDA device and a CUDA build"
+            ),
+        ],
     ),
 ]
 PLAIN = SamplerConfig(augment=False)
@@ -176,6 +179,7 @@ def test_renders_the_cpu_samplers_draws(index, config):
         assert int(batch.label[number]) == record.label
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not ops_cuda.cuda_available(), reason="needs a CUDA device and a CUDA build")
 @pytest.mark.parametrize("jpeg", ["dct", "nvjpeg"])
 def test_cuda_renders_what_the_cpu_device_renders(index, cpu_sampler, jpeg):

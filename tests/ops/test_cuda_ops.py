@@ -50,6 +50,7 @@ def deformed_grid(rng: np.random.Generator, height: int, width: int, count: int)
     return grid[None] + moves
 
 
+@pytest.mark.gpu
 @needs_cuda
 @pytest.mark.parametrize("seed", range(6))
 def test_warp_matches_cpu_on_random_grids(seed):
@@ -70,6 +71,7 @@ def test_warp_matches_cpu_on_random_grids(seed):
     assert_close(result, expected)
 
 
+@pytest.mark.gpu
 @needs_cuda
 def test_warp_matches_cpu_with_shared_scattered_points():
     rng = np.random.default_rng(11)
@@ -86,6 +88,7 @@ def test_warp_matches_cpu_with_shared_scattered_points():
     )
 
 
+@pytest.mark.gpu
 @needs_cuda
 def test_warp_with_precomputed_grid_triangles_matches_cpu():
     rng = np.random.default_rng(12)
@@ -101,6 +104,7 @@ def test_warp_with_precomputed_grid_triangles_matches_cpu():
     assert_close(result, expected)
 
 
+@pytest.mark.gpu
 @needs_cuda
 @pytest.mark.parametrize("kernel_size", [1, 3, 5, 7, 9, 15, 31, 65, (3, 11), (21, 5), 67, 101])
 def test_blur_matches_cpu(kernel_size):
@@ -112,6 +116,7 @@ def test_blur_matches_cpu(kernel_size):
         assert_close(ops_cuda.gaussian_blur(on_gpu(image), kernel_size, sigma), expected)
 
 
+@pytest.mark.gpu
 @needs_cuda
 def test_blur_kernel_wider_than_image_reflects_like_cpu():
     rng = np.random.default_rng(5)
@@ -120,6 +125,7 @@ def test_blur_kernel_wider_than_image_reflects_like_cpu():
         assert_close(ops_cuda.gaussian_blur(on_gpu(image), size), ops.gaussian_blur(image, size))
 
 
+@pytest.mark.gpu
 @needs_cuda
 @pytest.mark.parametrize("match_std", [False, True])
 def test_colour_transfer_matches_cpu(match_std):
@@ -137,6 +143,7 @@ def test_colour_transfer_matches_cpu(match_std):
         assert_close(result, expected)
 
 
+@pytest.mark.gpu
 @needs_cuda
 def test_blend_xray_and_fused_pass_match_cpu():
     rng = np.random.default_rng(31)
@@ -156,6 +163,7 @@ def test_blend_xray_and_fused_pass_match_cpu():
             assert_close(gpu, cpu)
 
 
+@pytest.mark.gpu
 @needs_cuda
 def test_ranks_two_and_three_keep_their_shape():
     rng = np.random.default_rng(41)
@@ -169,6 +177,7 @@ def test_ranks_two_and_three_keep_their_shape():
     )
 
 
+@pytest.mark.gpu
 @needs_cuda
 def test_ops_run_on_the_callers_stream():
     rng = np.random.default_rng(51)
@@ -182,6 +191,7 @@ def test_ops_run_on_the_callers_stream():
     assert_close(result, expected)
 
 
+@pytest.mark.gpu
 @needs_cuda
 def test_outputs_are_fully_written():
     """Poisoned allocator memory must never show through: every element is written."""
@@ -193,6 +203,7 @@ def test_outputs_are_fully_written():
         assert np.isfinite(result).all()
 
 
+@pytest.mark.gpu
 @needs_cuda
 def test_bad_gpu_input_gives_clear_errors():
     image = torch.rand(2, 32, 32, 3, device="cuda")
@@ -239,6 +250,7 @@ def test_cpu_tensors_use_the_cpu_ops():
         ops_cuda.face_xray(mask)
 
 
+@pytest.mark.gpu
 @needs_cuda
 def test_per_sample_blur_and_colour_match_cpu_per_sample():
     rng = np.random.default_rng(81)
