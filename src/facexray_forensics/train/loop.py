@@ -260,7 +260,8 @@ def train(
             elapsed = time.monotonic() - started
             # Stop when one more step (at the mean pace so far, with margin) would overrun the budget.
             overrun = budget is not None and chunk_steps > 0 and elapsed + 2.0 * elapsed / chunk_steps > budget
-            if _any_rank(overrun, world, device):
+            # Only a time budget needs the ranks to agree each step (a host sync); without one, skip it.
+            if budget is not None and _any_rank(overrun, world, device):
                 break
             batch = next(batches)
             loss, parts = step_fn(batch, freeze_backbone=step < config.model.freeze_backbone_steps)
