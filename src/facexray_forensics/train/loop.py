@@ -111,13 +111,17 @@ class TrainStep:
         self.xray_weight = xray_weight
         self.bf16 = bf16
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self._frozen = False
 
     def __call__(self, batch, freeze_backbone: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         image, xray, label = (t.to(self.device, non_blocking=True) for t in batch)
         image = image.contiguous(memory_format=self.memory_format)
-        self.model.train()
-        if freeze_backbone:
-            self.model.backbone.eval()  # keep the warm-start BN statistics too
+        # Switching modes walks every module; do it only when the mode changes.
+        if not self.model.training or freeze_backbone != self._frozen:
+            self.model.train()
+            if freeze_backbone:
+                self.model.backbone.eval()  # keep the warm-start BN statistics too
+            self._frozen = freeze_backbone
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else nullcontext()
         with autocast:
             xray_logits, class_logits = self.network(image)
