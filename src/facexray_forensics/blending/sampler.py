@@ -147,7 +147,7 @@ class BlendSampler:
     ``index`` is a :class:`FaceIndex` or its folder. ``sources`` restricts
     the pool (backgrounds and foregrounds) to faces of these sources (names
     from ``index.source_names``), e.g. held-out sources for evaluation; the
-    neighbour table is then recomputed inside the pool.
+    neighbour table is then recomputed inside the pool, ``neighbours`` per face.
     """
 
     def __init__(
@@ -170,8 +170,6 @@ class BlendSampler:
             if missing:
                 raise ValueError(f"unknown sources: {sorted(missing)[:5]}")
             self.pool = np.flatnonzero(np.isin(self.index.sources, [number[name] for name in wanted]))
-            if len(self.pool) == 0:
-                raise ValueError("the face pool is empty")
             local = nearest_other_source(self.index.landmarks[self.pool], self.index.sources[self.pool],
                                          k=neighbours)
             # Back to global face numbers, -1 kept; rows indexed by global face number.
@@ -418,7 +416,10 @@ class BlendDataset(torch.utils.data.IterableDataset):
     ``load_state_dict(state_dict(consumed=n))``). Iterated in this process
     (no workers), ``state_dict()`` alone tracks the position.
     The index is opened lazily in each worker (memory-mapped, shared by
-    the page cache), so the dataset pickles small.
+    the page cache), so the dataset pickles small. With forked workers, call
+    ``cv2.setNumThreads(1)`` in the parent before the loader starts: OpenCV's
+    thread pool only contends with the workers, and reconfiguring it inside
+    a forked child can deadlock.
     """
 
     def __init__(
@@ -474,11 +475,6 @@ class BlendDataset(torch.utils.data.IterableDataset):
     def __iter__(self) -> Iterator:
         info = torch.utils.data.get_worker_info()
         worker, workers = (0, 1) if info is None else (info.id, info.num_workers)
-        if info is not None:
-            import cv2
-
-            # Workers are the parallelism; OpenCV's own pool would only contend (torch does the same).
-            cv2.setNumThreads(1)
         end = None if self.length is None else self.start + self.length
         block = worker
         while True:
