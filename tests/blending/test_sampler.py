@@ -7,6 +7,7 @@ import torch
 
 from facexray_forensics.blending.index import FaceIndex
 from facexray_forensics.blending.masks import hull_mask
+from facexray_forensics.blending.neighbours import nearest_other_source
 from facexray_forensics.blending.sampler import BlendDataset, BlendSampler, SamplerConfig
 
 PLAIN = SamplerConfig(augment=False)
@@ -146,6 +147,14 @@ def test_held_out_pool(index):
         if record.label:
             assert record.params["foreground_source"] in held_out
             assert record.params["foreground_source"] != record.params["background_source"]
+    # The pool's table is cached in the index folder and equals a fresh computation.
+    cached = list((index.folder / "pools").glob("neighbours-*.npy"))
+    assert cached
+    again = BlendSampler(index, sources=held_out)
+    np.testing.assert_array_equal(again._table, sampler._table)
+    pool = sampler.pool
+    fresh = nearest_other_source(index.landmarks[pool], index.sources[pool], k=100)
+    assert any(np.array_equal(np.load(path), fresh) for path in cached)
     with pytest.raises(ValueError):
         BlendSampler(index, sources=["nobody"])
     with pytest.raises(ValueError):

@@ -170,8 +170,7 @@ class BlendSampler:
             if missing:
                 raise ValueError(f"unknown sources: {sorted(missing)[:5]}")
             self.pool = np.flatnonzero(np.isin(self.index.sources, [number[name] for name in wanted]))
-            local = nearest_other_source(self.index.landmarks[self.pool], self.index.sources[self.pool],
-                                         k=neighbours)
+            local = self._pool_table(neighbours)
             # Back to global face numbers, -1 kept; rows indexed by global face number.
             table = np.full((len(self.index), local.shape[1]), -1, dtype=np.int64)
             table[self.pool] = np.where(local >= 0, self.pool[np.maximum(local, 0)], -1)
@@ -187,6 +186,29 @@ class BlendSampler:
         # A fixed bank of Gaussian noise; each sample takes a window at a random offset.
         self._noise = np.random.default_rng(0x5EED).standard_normal(
             (2 * self.size, 2 * self.size, 3), dtype=np.float32)
+
+    def _pool_table(self, neighbours: int) -> np.ndarray:
+        """The neighbour table inside the pool, cached in the index folder (every loader
+        worker of a held-out or training split would otherwise recompute it)."""
+        import hashlib
+        import os
+
+        key = hashlib.sha256(np.ascontiguousarray(self.pool).tobytes() + str(neighbours).encode()).hexdigest()
+        cache = Path(self.index.folder) / "pools" / f"neighbours-{key[:20]}.npy"
+        if cache.is_file():
+            table = np.load(cache)
+            if table.shape == (len(self.pool), neighbours):
+                return table
+        table = nearest_other_source(self.index.landmarks[self.pool], self.index.sources[self.pool], k=neighbours)
+        try:
+            cache.parent.mkdir(exist_ok=True)
+            partial = cache.with_suffix(f".{os.getpid()}.partial")
+            with open(partial, "wb") as file:
+                np.save(file, table)
+            os.replace(partial, cache)  # atomic: concurrent workers never read half a file
+        except OSError:
+            pass  # a read-only index still works, it just recomputes
+        return table
 
     def _neighbours_of(self, face: int) -> np.ndarray:
         return self._table[face, : self._counts[face]]
