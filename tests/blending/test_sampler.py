@@ -138,6 +138,20 @@ def test_augmentations_change_the_image_not_the_xray(index):
     assert 0.5 < difference < 40
 
 
+def test_colour_jitter_matches_its_definition():
+    from facexray_forensics.blending.sampler import _jitter
+
+    image = np.random.default_rng(0).random((32, 40, 3), dtype=np.float32)
+    brightness, contrast, saturation = 1.1, 0.85, 1.2
+    # Reference, step by step in float64 with OpenCV's grey weights.
+    weights = np.array([0.299, 0.587, 0.114])
+    step = image.astype(np.float64) * brightness
+    step = (step - (step @ weights).mean()) * contrast + (step @ weights).mean()
+    grey = (step @ weights)[..., None]
+    expected = grey + (step - grey) * saturation
+    np.testing.assert_allclose(_jitter(image.copy(), brightness, contrast, saturation), expected, atol=1e-5)
+
+
 def test_held_out_pool(index):
     held_out = ["s1", "s4", "s6"]
     sampler = BlendSampler(index, sources=held_out)

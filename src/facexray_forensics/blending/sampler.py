@@ -257,8 +257,7 @@ class BlendSampler:
                 background_face = int(self.pool[rng.integers(len(self.pool))])
                 foreground_face = None
             background_pixels = np.array(self.index.crops[background_face])
-            background = background_pixels.astype(np.float32)
-            background *= np.float32(1 / 255)
+            background = np.multiply(background_pixels, np.float32(1 / 255), dtype=np.float32)
         params["background"] = background_face
         params["background_source"] = self.index.source_names[self.index.sources[background_face]]
         foreground = None
@@ -266,8 +265,8 @@ class BlendSampler:
             params["foreground"] = foreground_face
             params["foreground_source"] = self.index.source_names[self.index.sources[foreground_face]]
             with timer.stage("load"):
-                foreground = np.asarray(self.index.crops[foreground_face], dtype=np.float32)
-                foreground *= np.float32(1 / 255)
+                foreground = np.multiply(self.index.crops[foreground_face], np.float32(1 / 255),
+                                         dtype=np.float32)
             with timer.stage("mask"):
                 region = config.regions[int(np.searchsorted(self._region_cumulative, rng.random(),
                                                             side="right").clip(max=len(config.regions) - 1))]
@@ -378,18 +377,7 @@ class BlendSampler:
         size = image.shape[0]
         if "jitter" in plan:
             with timer.stage("jitter"):
-                brightness, contrast, saturation = plan["jitter"]
-                grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-                mean = float(grey.mean())
-                # Brightness, then contrast about the mean grey, then saturation about the grey,
-                # folded into one affine map of (pixel, its grey).
-                own = saturation * contrast * brightness
-                of_grey = (1 - saturation) * contrast * brightness
-                constant = (1 - contrast) * brightness * mean
-                grey *= np.float32(of_grey)
-                grey += np.float32(constant)
-                image *= np.float32(own)
-                image += grey[:, :, None]
+                image = _jitter(image, *plan["jitter"])
         if "resize" in plan:
             with timer.stage("resize"):
                 small = plan["resize"]
@@ -406,6 +394,26 @@ class BlendSampler:
 
 
 _FLOAT_AUGMENTATIONS = frozenset({"jitter", "resize", "blur", "noise"})
+
+#: OpenCV's RGB -> grey weights.
+_GREY = np.array([0.299, 0.587, 0.114])
+
+
+def _jitter(image: np.ndarray, brightness: float, contrast: float, saturation: float) -> np.ndarray:
+    """Brightness, then contrast about the mean grey, then saturation about each pixel's grey.
+
+    All three are affine in (r, g, b), so they fold into one 3×4 colour matrix
+    applied in a single pass (``cv2.transform``)."""
+    import cv2
+
+    mean_grey = float(_GREY @ np.array(cv2.mean(image)[:3]))
+    own = saturation * contrast * brightness
+    of_grey = (1 - saturation) * contrast * brightness
+    constant = (1 - contrast) * brightness * mean_grey
+    matrix = np.zeros((3, 4))
+    matrix[:, :3] = of_grey * _GREY[None, :] + own * np.eye(3)
+    matrix[:, 3] = constant
+    return cv2.transform(image, matrix)
 
 
 def _jpeg(pixels: np.ndarray, quality: int) -> np.ndarray:
