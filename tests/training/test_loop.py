@@ -200,3 +200,19 @@ def test_loader_batches_resume_after_the_consumed_samples(tiny_index):
     got = next(iter(resumed))
     torch.testing.assert_close(got[0], expected[0])
     torch.testing.assert_close(got[1], expected[1])
+
+
+def test_gpu_sampler_batches_resume_from_the_generator_state(tiny_index):
+    from facexray_forensics.blending.gpu_sampler import GpuBlendSampler
+    from facexray_forensics.train.data import GeneratorBatches
+
+    source = GeneratorBatches(GpuBlendSampler(tiny_index, device="cpu", jpeg="dct"), 2, seed=3)
+    batches = iter(source)
+    next(batches)
+    state = source.state_dict()
+    expected = next(batches)
+    resumed = GeneratorBatches(GpuBlendSampler(tiny_index, device="cpu", jpeg="dct"), 2, seed=9)
+    resumed.load_state_dict(state)
+    for got, want in zip(next(iter(resumed)), expected):
+        assert torch.equal(got, want)
+    assert expected[0].shape == (2, 3, 64, 64) and expected[1].shape == (2, 1, 64, 64)
