@@ -66,8 +66,11 @@ class LogVerification:
 def verify_log(path: str | os.PathLike, expected_final_sha256: str | None = None) -> LogVerification:
     """Check every link of a custody log and name the first record that breaks.
 
-    ``expected_final_sha256`` (from a report) also checks that the log ends
-    where the report says it did, which catches a cut-off or replaced tail.
+    ``expected_final_sha256`` is the hash a report prints: the head of the
+    chain when the scan finished, just before its reports were rendered. The
+    log must hold that record, and only ``report_written`` records may follow
+    it (a report cannot contain the hash of the record that names the
+    report's own hash). This catches a cut-off, replaced or extended tail.
     """
     with open(path, "rb") as stream:
         content = stream.read()
@@ -78,6 +81,8 @@ def verify_log(path: str | os.PathLike, expected_final_sha256: str | None = None
     if complete:
         lines.pop()
     previous = GENESIS
+    expected = None if expected_final_sha256 is None else expected_final_sha256.lower()
+    anchor = None  # the number of the record the report names, once passed
     for number, line in enumerate(lines, start=1):
         if number == len(lines) and not complete:
             return LogVerification(False, number - 1, previous, number, "the last record is incomplete (no line end)")
@@ -96,8 +101,15 @@ def verify_log(path: str | os.PathLike, expected_final_sha256: str | None = None
         if record.get("sequence") != number:
             return LogVerification(False, number - 1, previous, number, f"sequence {record.get('sequence')!r}, expected {number}")
         previous = hashlib.sha256(line).hexdigest()
-    if expected_final_sha256 is not None and previous != expected_final_sha256.lower():
-        return LogVerification(False, len(lines), previous, len(lines), "the log does not end with the record the report names")
+        if anchor is not None:
+            if record.get("action") != "report_written":
+                return LogVerification(
+                    False, number - 1, previous, number, f"a {record.get('action')!r} record follows the record the report names"
+                )
+        elif previous == expected:
+            anchor = number
+    if expected is not None and anchor is None:
+        return LogVerification(False, len(lines), previous, len(lines), "the log has no record with the SHA-256 the report names")
     return LogVerification(True, len(lines), previous)
 
 

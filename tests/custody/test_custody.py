@@ -59,7 +59,19 @@ def test_removed_record_and_expected_end(tmp_path):
     path.write_bytes(b"".join(lines[:-1]))  # a cut-off tail still chains, but not to the report's hash
     assert verify_log(path).ok
     cut = verify_log(path, expected_final_sha256=final)
-    assert not cut.ok and "does not end" in cut.reason
+    assert not cut.ok and "no record" in cut.reason
+
+
+def test_only_report_records_may_follow_the_reports_anchor(tmp_path):
+    path = _log(tmp_path / "c.jsonl", records=3)
+    anchor = verify_log(path).final_sha256
+    with CustodyLog(path, CONTEXT) as log:
+        log.append("report_written", {"path": "out/case.pdf", "sha256": "cd" * 32})
+    assert verify_log(path, expected_final_sha256=anchor).ok
+    with CustodyLog(path, CONTEXT) as log:
+        log.append("item_analysed", {"item": "evidence/added-later.jpg", "score": 0.9})
+    extended = verify_log(path, expected_final_sha256=anchor)
+    assert not extended.ok and extended.first_broken == 5 and "follows the record the report names" in extended.reason
 
 
 def test_reopening_continues_and_a_broken_log_is_refused(tmp_path):

@@ -101,20 +101,22 @@ def test_custody_log_chain_and_actions(scanned):
     with open(report.custody_log, "rb") as stream:
         records = [json.loads(line) for line in stream]
     actions = [record["action"] for record in records]
-    assert actions[0] == "scan_started" and actions[-1] == "scan_finished"
+    finished = actions.index("scan_finished")
+    assert actions[0] == "scan_started" and actions.count("scan_finished") == 1
+    assert set(actions[finished + 1:]) == {"report_written"}
     assert actions.count("item_analysed") == 15
     hashed = {record["data"]["item"]: record["data"]["sha256"] for record in records if record["action"] == "item_hashed"}
     assert hashed == {item.name: item.hashes["sha256"] for item in report.items if item.hashes}
-    assert actions.index("hashes_reverified") < actions.index("report_written")
+    assert actions.index("hashes_reverified") < finished < actions.index("report_written")
     written = [record["data"] for record in records if record["action"] == "report_written"]
     for entry in written:
         with open(entry["path"], "rb") as stream:
             assert hashlib.sha256(stream.read()).hexdigest() == entry["sha256"]
         assert open(entry["path"] + ".sha256").read().split()[0] == entry["sha256"]
-    # The report names the chain head before the reports were written; the log continues from it.
-    head = [record for record in records if record["action"] == "hashes_reverified"][0]
-    following = records[records.index(head) + 1]
+    # The report names the scan_finished record; only the reports' own records follow it.
+    following = records[finished + 1]
     assert following["previous_sha256"] == report.custody_log_sha256
+    assert verify_log(report.custody_log, expected_final_sha256=report.custody_log_sha256).ok
     assert all(record["case"] == "C-7" and record["exhibit"] == "EX-1" and record["examiner"] == "Ada" for record in records)
     assert all(record["model_sha256"] == report.model_sha256 for record in records)
 

@@ -77,5 +77,5 @@ def test_resume_after_kill_gives_the_same_json(tmp_path, random_model):
     assert verify_log(log).ok
     with open(log) as stream:
         actions = [json.loads(line)["action"] for line in stream]
-    assert actions[0] == "scan_started" and "scan_resumed" in actions and actions[-1] == "scan_finished"
-    assert actions.count("scan_finished") == 1
+    assert actions[0] == "scan_started" and "scan_resumed" in actions and actions.count("scan_finished") == 1
+    assert set(actions[actions.index("scan_finished") + 1:]) <= {"report_written"}

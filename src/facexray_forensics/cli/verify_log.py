@@ -11,14 +11,16 @@ EXIT_BROKEN = 4
 
 @click.command("verify-log")
 @click.argument("log", type=click.Path(dir_okay=False, exists=True))
-@click.option("--expect", "expected", metavar="SHA256", help="The custody log's final SHA-256 as a report prints it; the log must end there.")
+@click.option("--expect", "expected", metavar="SHA256", help="The custody log SHA-256 a report prints (its scan_finished record); only report records may follow it.")
 def verify_log(log: str, expected: str | None) -> None:
     """Check every link of the custody LOG and name the first broken record.
 
     Each record holds its own SHA-256 and the SHA-256 of the line before it,
     so changing, removing or inserting any byte breaks the chain at that
-    record. With --expect, the log must also end at the hash a report names,
-    which catches a cut-off or replaced tail.
+    record. With --expect, the log must also hold the record a report names
+    (the scan_finished record, whose hash the PDF prints) and nothing after it
+    but the records of the written reports, which catches a cut-off, replaced
+    or extended tail.
 
     Exit status: 0 when the chain holds, 4 when it is broken.
 

@@ -442,12 +442,12 @@ class _Builder:
             ("Command line", shlex.join(report.command_line)),
             ("Evidence", _Markup("<br/>".join(_markup(root) for root in report.evidence))),
             ("Custody log", report.custody_log),
-            ("Custody log final SHA-256", report.custody_log_sha256),
+            ("Custody log SHA-256 at scan end", report.custody_log_sha256),
         ]
         story = [
             Paragraph("Face X-ray forensic report", self.title),
             self.section("Case"),
-            self.key_values(rows, mono_keys={"Model SHA-256", "Custody log final SHA-256", "Command line"}),
+            self.key_values(rows, mono_keys={"Model SHA-256", "Custody log SHA-256 at scan end", "Command line"}),
             Spacer(1, 6),
             self.section("Settings", level=1),
             self.key_values(flatten(dict(report.settings))),
@@ -780,14 +780,14 @@ class _Builder:
             self.section("Custody log"),
             self.key_values([
                 ("Custody log", report.custody_log or "not recorded"),
-                ("Final SHA-256", report.custody_log_sha256 or "not recorded"),
-            ], mono_keys={"Final SHA-256"}),
+                ("SHA-256 at scan end", report.custody_log_sha256 or "not recorded"),
+            ], mono_keys={"SHA-256 at scan end"}),
             self.paragraph(
                 f"Every record of {_markup(name)} carries the SHA-256 of the record before it. The hash above is "
-                "that of its last record when the analysis ended, and anchors every record up to it; the records "
-                "written after it (each report's own SHA-256, the end of the scan) chain on from it. "
-                "<font name='Courier'>fxr-forensic verify-log LOG</font> checks the chain and names the first "
-                "broken record. A report cannot contain its own hash: the SHA-256 of this PDF is in the file "
+                "that of its scan_finished record, and anchors every record up to it; only the records of the "
+                "reports written from this scan (each with the report's own SHA-256) may follow it. "
+                "<font name='Courier'>fxr-forensic verify-log LOG --expect HASH</font> checks the chain, names the "
+                "first broken record, and checks that the log holds this hash with nothing but report records after it. A report cannot contain its own hash: the SHA-256 of this PDF is in the file "
                 "of the same name ending in <font name='Courier'>.sha256</font> beside it, and in the custody log."
             ),
         ]

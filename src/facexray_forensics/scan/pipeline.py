@@ -52,7 +52,7 @@ from facexray_forensics.evidence import (
 )
 from facexray_forensics.evidence.disk_image import expand_disk_images, inner_item
 from facexray_forensics.plugins import Plugin, ScanContext
-from facexray_forensics.plugins.builtin import DEFAULT_MIN_FACE
+from facexray_forensics.plugins.builtin import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_FACE
 from facexray_forensics.records import Finding, Item, ItemReport, ScanReport, Status
 from facexray_forensics.scan.journal import Journal, item_from_dict
 
@@ -67,6 +67,7 @@ class ScanSettings:
     max_pixels: int = DEFAULT_MAX_PIXELS
     video_frames: int = DEFAULT_VIDEO_FRAMES
     min_face: int = DEFAULT_MIN_FACE
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
     detector: str = "hog"
     model_dir: str | None = None
     device: str = "cpu"
@@ -292,6 +293,8 @@ def _item_report(item: Item, findings: dict[str, Finding]) -> ItemReport:
         status, reason = decided[0].status, decided[0].reason
     elif faces:
         status, reason = Status.SCORED, None
+    elif item.kind in ("image", "video"):  # decodable, but no selected plugin scores faces (--no-plugin face_xray)
+        status, reason = Status.UNSUPPORTED, f"no selected plugin scores the faces of {item.kind} items"
     else:
         status, reason = Status.UNSUPPORTED, unsupported_reason(item)
     best = max(faces, key=lambda face: face.score, default=None) if status is Status.SCORED else None
@@ -494,15 +497,16 @@ def run_scan(
         evidence=roots,
         items=reports,
         custody_log=str(custody_path),
-        custody_log_sha256=custody.last_sha256,
     )
+    # The reports carry the chain head as of scan_finished: the report_written
+    # records, which name the reports' own hashes, can only follow it.
+    report.custody_log_sha256 = custody.append("scan_finished", {"summary": report.summary})
     for output, path, sidecar in zip(outputs, written, sidecars):
         output.render(report, path)
         with open(path, "rb") as stream:
             digest = hash_stream(stream)[0]["sha256"]
         sidecar.write_text(f"{digest}  {path.name}\n")
         custody.append("report_written", {"path": str(path), "sha256": digest})
-    custody.append("scan_finished", {"summary": report.summary})
     custody.close()
     timings.wall = time.perf_counter() - wall_start
     return report
