@@ -30,6 +30,7 @@ EXIT_FAILED = 4
 @click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Refuse to decode files larger than this many bytes (recorded as too_large; still hashed). Default 512 MiB.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse to decode pictures whose header declares more pixels than this (decompression-bomb guard). Default 100 million.")
 @click.option("--min-face", type=click.IntRange(min=8), default=None, help="Faces with a box side under this many pixels are not scored (face_too_small). Default 64.")
+@click.option("--min-confidence", type=float, default=None, help="Face detections with a confidence (HOG: SVM margin) under this are counted but not scored. Default 0.1; 0 keeps everything dlib finds.")
 @click.option("--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True, help="dlib face detector: hog (fast) or cnn (finds more small and turned faces, much slower on CPU).")
 @click.option("--video-frames", type=click.IntRange(min=1), default=None, help="Frames sampled from each video, evenly over its running time; a video's score is its best face track's. Default 32.")
 @click.option("--xray-images", "xray_images_path", type=click.Path(dir_okay=False), help="Write each scored face's X-ray map as a PNG beside this JSON index of them (with their SHA-256).")
@@ -37,7 +38,7 @@ EXIT_FAILED = 4
 @click.option("--no-plugin", "excluded_plugins", multiple=True, metavar="NAME", help="Leave this plugin out; repeat for more.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, case, exhibit, examiner, model_dir,
-         device, workers, batch_size, model_threads, resume, known_hashes, max_bytes, max_pixels, min_face, detector, video_frames,
+         device, workers, batch_size, model_threads, resume, known_hashes, max_bytes, max_pixels, min_face, min_confidence, detector, video_frames,
          xray_images_path, only_plugins, excluded_plugins, quiet) -> None:
     """Scan EVIDENCE (files and folders) for faces forged by blending.
 
@@ -70,7 +71,7 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
     """
     from facexray_forensics.evidence import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_VIDEO_FRAMES
     from facexray_forensics.plugins import discover_plugins, select_plugins
-    from facexray_forensics.plugins.builtin import DEFAULT_MIN_FACE
+    from facexray_forensics.plugins.builtin import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_FACE
     from facexray_forensics.renderers.case_uco import render_case_uco
     from facexray_forensics.renderers.csv import render_csv
     from facexray_forensics.renderers.dfxml import render_dfxml
@@ -84,6 +85,7 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
         max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
         video_frames=video_frames or DEFAULT_VIDEO_FRAMES,
         min_face=min_face or DEFAULT_MIN_FACE,
+        min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
         detector=detector,
         model_dir=model_dir,
         device=device,
