@@ -13,7 +13,7 @@ from skimage import data
 
 from facexray_forensics.custody import verify_log
 
-ITEMS = 4
+ITEMS = 8  # enough that a kill after two items lands mid-way even when the others finish fast
 
 
 def _evidence(root):
