@@ -45,6 +45,7 @@ from facexray_forensics.cli.evaluate import (  # noqa: E402
     evaluate_command,
     evaluation_set_command,
     export_command,
+    model_card_command,
     split_command,
 )
 
@@ -52,6 +53,7 @@ main.add_command(evaluate_command)
 main.add_command(split_command)
 main.add_command(export_command)
 main.add_command(evaluation_set_command)
+main.add_command(model_card_command)
 
 from facexray_forensics.cli.faces import faces  # noqa: E402
 

@@ -100,6 +100,33 @@ def export_command(checkpoint, out_dir, calibration_set, split_file, method, not
     click.echo(json.dumps({"directory": out_dir, "files": card.files, "thresholds": card.thresholds.to_dict()}, indent=2))
 
 
+@click.command("model-card")
+@click.argument("weights_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--notes", "notes_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="JSON file of model-card notes to merge (top-level keys replace).")
+@click.option("--evaluation", "evaluation_file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="evaluation.json written by fxr-forensic evaluate for this model.")
+def model_card_command(weights_dir, notes_file, evaluation_file) -> None:
+    """Merge notes and a held-out evaluation into WEIGHTS_DIR's model card, and write MODEL_CARD.md beside it.
+
+    The weights files are untouched; the card, and so the model's SHA-256 as
+    scans record it, changes. Run it before a model ships, never after.
+
+    Example: fxr-forensic model-card weights/ --notes notes.json --evaluation out/eval/evaluation.json
+    """
+    import json
+
+    from facexray_forensics.model.card import update_card, write_markdown
+
+    try:
+        notes = json.loads(open(notes_file).read()) if notes_file else None
+        evaluation = json.loads(open(evaluation_file).read()) if evaluation_file else None
+        update_card(weights_dir, notes, evaluation)
+    except (ValueError, KeyError, TypeError) as error:
+        raise click.UsageError(str(error)) from error
+    click.echo(f"wrote {write_markdown(weights_dir)}")
+
+
 @click.command("evaluation-set")
 @click.argument("index_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("out_dir", type=click.Path(file_okay=False))
