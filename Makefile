@@ -22,8 +22,21 @@ $(STAMP): pyproject.toml CMakeLists.txt $(wildcard cpp/*.cpp cpp/*.hpp cpp/cuda/
 test-tools:
 	bash scripts/install-test-tools.sh
 
+# The bundled sample evidence (made from public-domain pictures by samples/build.py) and the
+# CPU-trained preview model; no default model ships until one is trained on a GPU.
+SAMPLES       := src/facexray_forensics/samples/evidence
+PREVIEW_MODEL := src/facexray_forensics/model/weights/preview_cpu
+DEMO_OUT      := out/demo
+
+# Exit 3 (something flagged) and 4 (an item failed: the samples hold a corrupt JPEG on purpose)
+# are scan results, not errors; the custody log is verified after the scan.
 demo: install
-	$(BIN)/fxr-forensic bench ops --size 256 --json
+	rm -rf $(DEMO_OUT)
+	$(BIN)/fxr-forensic scan $(SAMPLES) --model $(PREVIEW_MODEL) --report $(DEMO_OUT)/case.pdf \
+		--json $(DEMO_OUT)/case.json --csv $(DEMO_OUT)/case.csv --case DEMO-1 --exhibit SAMPLES --examiner demo; \
+		status=$$?; [ $$status -eq 0 ] || [ $$status -eq 3 ] || [ $$status -eq 4 ]
+	$(BIN)/fxr-forensic verify-log $(DEMO_OUT)/case.custody.jsonl
+	@echo "report: $(DEMO_OUT)/case.pdf"
 
 test: install test-tools
 	$(BIN)/python -m pytest
