@@ -237,10 +237,21 @@ PYBIND11_MODULE(_core, m) {
 
     m.def(
         "blend_with_xray",
-        [](const py::array& foreground, const py::array& background, const py::array& mask) {
+        [](const py::array& foreground, const py::array& background, const py::array& mask,
+           const std::string& colour) {
             require<float>(foreground, "foreground", 4);
             require<float>(background, "background", 4);
             require<float>(mask, "mask", 4);
+            fxr::Colour mode;
+            if (colour == "none")
+                mode = fxr::Colour::none;
+            else if (colour == "mean")
+                mode = fxr::Colour::mean;
+            else if (colour == "mean_std")
+                mode = fxr::Colour::mean_std;
+            else
+                throw std::invalid_argument("colour must be 'none', 'mean' or 'mean_std', got '" +
+                                            colour + "'");
             require_same_images(foreground, background, "blend_with_xray");
             require_mask(foreground, mask);
             py::array image = empty_like_shape(foreground, foreground.shape(3));
@@ -254,11 +265,12 @@ PYBIND11_MODULE(_core, m) {
             const auto soft = batch_of<float>(softened);
             {
                 py::gil_scoped_release release;
-                fxr::blend_with_xray(f, b, w, out, ray, soft);
+                fxr::blend_with_xray(f, b, w, out, ray, soft, mode);
             }
             return py::make_tuple(image, xray, softened);
         },
-        py::arg("foreground"), py::arg("background"), py::arg("mask"));
+        py::arg("foreground"), py::arg("background"), py::arg("mask"),
+        py::arg("colour") = "none");
 
     m.def(
         "all_within",

@@ -97,12 +97,23 @@ void face_xray(const Batch<const float>& mask, const Batch<float>& xray) {
 
 void blend_with_xray(const Batch<const float>& foreground, const Batch<const float>& background,
                      const Batch<const float>& mask, const Batch<float>& image,
-                     const Batch<float>& xray, const Batch<float>& softened) {
+                     const Batch<float>& xray, const Batch<float>& softened, Colour colour) {
     parallel_for(foreground.count, [&](std::ptrdiff_t n) {
         const std::ptrdiff_t height = mask.height, width = mask.width;
-        const std::ptrdiff_t row = foreground.row_size();
+        const std::ptrdiff_t row = foreground.row_size(), channels = foreground.channels;
         const float* source = mask.image(n);
         std::vector<float> weights(static_cast<std::size_t>(row));
+        // With colour correction: its affine rows, and one corrected foreground
+        // row (zeroed once) that stays in cache between its writing and the blend.
+        std::vector<float> scale_row, offset_row, corrected;
+        if (colour != Colour::none) {
+            scale_row.resize(static_cast<std::size_t>(row));
+            offset_row.resize(static_cast<std::size_t>(row));
+            corrected.resize(static_cast<std::size_t>(row));
+            colour_rows(foreground.image(n), background.image(n), source, height, width,
+                        foreground.channels, colour == Colour::mean_std, scale_row.data(),
+                        offset_row.data());
+        }
         // Three horizontally filtered rows, reused as the window slides down.
         std::vector<float> rows(static_cast<std::size_t>(3 * width));
         std::ptrdiff_t held[3] = {-1, -1, -1};
@@ -121,8 +132,24 @@ void blend_with_xray(const Batch<const float>& foreground, const Batch<const flo
             const float* below = filtered(reflect_101(y + 1, height));
             float* soft = softened.image(n) + y * width;
             soften_row_vertical(above, centre, below, soft, xray.image(n) + y * width, width);
-            blend_row(foreground.image(n) + y * row, background.image(n) + y * row, soft,
-                      image.image(n) + y * row, width, foreground.channels, weights.data());
+            const float* front = foreground.image(n) + y * row;
+            if (colour != Colour::none) {
+                // Only the stretch where the softened mask is > 0 is corrected:
+                // elsewhere Eq. 1 weighs the foreground by 0, and the row holds
+                // zeros or corrected values of earlier rows, so the blend gives
+                // the background there, as without the fusion.
+                const std::ptrdiff_t first = first_positive(soft, width);
+                if (first < width) {
+                    const std::ptrdiff_t start = first * channels;
+                    const std::ptrdiff_t end = (last_positive(soft, width) + 1) * channels;
+                    const std::ptrdiff_t length = end - start;
+                    colour_row(front + start, scale_row.data(), offset_row.data(),
+                               corrected.data() + start, length);
+                }
+                front = corrected.data();
+            }
+            blend_row(front, background.image(n) + y * row, soft, image.image(n) + y * row,
+                      width, channels, weights.data());
         }
     });
 }

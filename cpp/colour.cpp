@@ -28,9 +28,19 @@ FXR_VECTOR_CLONES
 void accumulate_row(const float* __restrict foreground, const float* __restrict background,
                     const float* __restrict weight, const float* __restrict shift_foreground,
                     const float* __restrict shift_background, std::ptrdiff_t length,
-                    Sums& sums) {
+                    bool squares, Sums& sums) {
     float f[kLanes] = {}, b[kLanes] = {}, ff[kLanes] = {}, bb[kLanes] = {};
     std::ptrdiff_t start = 0;
+    // The mean alone needs no squares: a loop without them, about half the work.
+    if (!squares) {
+        for (; start + kLanes <= length; start += kLanes) {
+            for (std::ptrdiff_t j = 0; j < kLanes; ++j) {
+                const float w = weight[start + j];
+                f[j] += w * (foreground[start + j] - shift_foreground[j]);
+                b[j] += w * (background[start + j] - shift_background[j]);
+            }
+        }
+    }
     for (; start + kLanes <= length; start += kLanes) {
         for (std::ptrdiff_t j = 0; j < kLanes; ++j) {
             const float w = weight[start + j];
@@ -59,13 +69,6 @@ void accumulate_row(const float* __restrict foreground, const float* __restrict 
     }
 }
 
-// out = foreground * scale + offset, with scale and offset periodic per channel.
-FXR_VECTOR_CLONES
-void apply_row(const float* __restrict foreground, const float* __restrict scale,
-               const float* __restrict offset, float* __restrict output, std::ptrdiff_t length) {
-    for (std::ptrdiff_t i = 0; i < length; ++i) output[i] = foreground[i] * scale[i] + offset[i];
-}
-
 // 1 inside the mask (mask > 0), 0 outside, spread over the channels; returns
 // the count inside. The common channel counts get constant strides so the
 // spreading vectorises too.
@@ -91,9 +94,17 @@ std::ptrdiff_t inside_weights(const float* __restrict mask, float* __restrict we
     return inside;
 }
 
-void transfer_image(const float* foreground, const float* background, const float* mask,
-                    float* output, std::ptrdiff_t height, std::ptrdiff_t width,
-                    std::ptrdiff_t channels, bool match_std) {
+}  // namespace
+
+FXR_VECTOR_CLONES
+void colour_row(const float* __restrict foreground, const float* __restrict scale,
+                const float* __restrict offset, float* __restrict output, std::ptrdiff_t length) {
+    for (std::ptrdiff_t i = 0; i < length; ++i) output[i] = foreground[i] * scale[i] + offset[i];
+}
+
+void colour_rows(const float* foreground, const float* background, const float* mask,
+                 std::ptrdiff_t height, std::ptrdiff_t width, std::ptrdiff_t channels,
+                 bool match_std, float* scale_row, float* offset_row) {
     const std::ptrdiff_t row = width * channels;
     const std::ptrdiff_t period = kLanes % channels == 0 ? kLanes : channels;
     // Periodic rows: row-long so both kernels read them without index math.
@@ -102,8 +113,8 @@ void transfer_image(const float* foreground, const float* background, const floa
     std::vector<float> shift_background(shift_foreground.size());
     // Shift by the first pixel inside the mask: a value from the statistics'
     // own range, whatever lies outside.
-    std::ptrdiff_t first_inside = 0;
-    while (first_inside < height * width - 1 && !(mask[first_inside] > 0.0f)) ++first_inside;
+    const std::ptrdiff_t first_inside =
+        std::min(first_positive(mask, height * width), height * width - 1);
     for (std::size_t i = 0; i < shift_foreground.size(); ++i) {
         shift_foreground[i] = foreground[first_inside * channels + i % channels];
         shift_background[i] = background[first_inside * channels + i % channels];
@@ -116,10 +127,9 @@ void transfer_image(const float* foreground, const float* background, const floa
         // Only the stretch of the row between its first and last pixel
         // inside the mask is read; a face mask leaves most of the image out.
         const float* mask_row = mask + y * width;
-        std::ptrdiff_t first = 0, last = width - 1;
-        while (first < width && !(mask_row[first] > 0.0f)) ++first;
+        const std::ptrdiff_t first = first_positive(mask_row, width);
         if (first == width) continue;
-        while (!(mask_row[last] > 0.0f)) --last;
+        const std::ptrdiff_t last = last_positive(mask_row, width);
         const std::ptrdiff_t span = last - first + 1;
         inside += inside_weights(mask_row + first, weight.data(), span, channels);
         const std::ptrdiff_t offset = y * row + first * channels;
@@ -127,7 +137,7 @@ void transfer_image(const float* foreground, const float* background, const floa
             // offset is a multiple of channels, so lane j still holds channel j % channels.
             accumulate_row(foreground + offset, background + offset, weight.data(),
                            shift_foreground.data(), shift_background.data(), span * channels,
-                           sums);
+                           match_std, sums);
             continue;
         }
         // Channel counts that do not divide the lane count: plain loop.
@@ -151,8 +161,8 @@ void transfer_image(const float* foreground, const float* background, const floa
         }
     }
 
-    std::vector<float> scale_row(static_cast<std::size_t>(row), 1.0f);
-    std::vector<float> offset_row(static_cast<std::size_t>(row), 0.0f);
+    std::fill(scale_row, scale_row + row, 1.0f);
+    std::fill(offset_row, offset_row + row, 0.0f);
     if (inside > 0) {
         for (std::ptrdiff_t c = 0; c < channels; ++c) {
             const double shifted_f = sum_f[c] / inside, shifted_b = sum_b[c] / inside;
@@ -172,19 +182,21 @@ void transfer_image(const float* foreground, const float* background, const floa
             }
         }
     }
-    for (std::ptrdiff_t y = 0; y < height; ++y)
-        apply_row(foreground + y * row, scale_row.data(), offset_row.data(), output + y * row,
-                  row);
 }
-
-}  // namespace
 
 void colour_transfer(const Batch<const float>& foreground, const Batch<const float>& background,
                      const Batch<const float>& mask, const Batch<float>& output,
                      bool match_std) {
     parallel_for(foreground.count, [&](std::ptrdiff_t n) {
-        transfer_image(foreground.image(n), background.image(n), mask.image(n), output.image(n),
-                       foreground.height, foreground.width, foreground.channels, match_std);
+        const std::ptrdiff_t row = foreground.row_size();
+        std::vector<float> scale_row(static_cast<std::size_t>(row));
+        std::vector<float> offset_row(static_cast<std::size_t>(row));
+        colour_rows(foreground.image(n), background.image(n), mask.image(n), foreground.height,
+                    foreground.width, foreground.channels, match_std, scale_row.data(),
+                    offset_row.data());
+        for (std::ptrdiff_t y = 0; y < foreground.height; ++y)
+            colour_row(foreground.image(n) + y * row, scale_row.data(), offset_row.data(),
+                       output.image(n) + y * row, row);
     });
 }
 

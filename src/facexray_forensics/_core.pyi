@@ -38,5 +38,6 @@ def blend_with_xray(
     foreground: npt.NDArray[np.float32],
     background: npt.NDArray[np.float32],
     mask: npt.NDArray[np.float32],
+    colour: str = "none",
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
 def all_within(array: npt.NDArray[np.float32], low: float, high: float) -> bool: ...

@@ -343,17 +343,29 @@ def soften_mask(mask: np.ndarray) -> np.ndarray:
     return _core.gaussian_blur(_as_batch(mask), 3, 3, 0.0, 0.0).reshape(mask.shape)
 
 
+_COLOUR_MODES = (None, "mean", "mean_std")
+
+
 def blend_with_xray(
-    foreground: np.ndarray, background: np.ndarray, mask: np.ndarray
+    foreground: np.ndarray,
+    background: np.ndarray,
+    mask: np.ndarray,
+    *,
+    colour: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Soften the mask, blend (Eq. 1) and compute the X-ray (Eq. 2) in one pass.
 
     Equal to ``s = soften_mask(mask); (blend(foreground, background, s),
-    face_xray(s), s)``, but reads each input once.
+    face_xray(s), s)``, but reads each input once. With ``colour`` the
+    foreground is colour-corrected first, equal to blending
+    ``colour_transfer(foreground, background, mask, match_std=colour ==
+    "mean_std")`` (statistics inside mask > 0 of the mask as given, not the
+    softened one), without storing the corrected foreground.
 
     Args:
         foreground, background: float32 images of the same shape.
         mask: float32 in [0, 1], the images' spatial shape (optionally ×1).
+        colour: None (no correction), ``"mean"`` or ``"mean_std"``.
 
     Returns:
         (image, xray, softened): the blended image in the foreground's shape;
@@ -363,7 +375,11 @@ def blend_with_xray(
     _require_image(background, "background", (np.float32,))
     _require_same_shape(foreground, background, "foreground and background")
     mask_batch = _require_mask(mask, foreground, "foreground")
+    if not (colour is None or isinstance(colour, str)):
+        raise TypeError(f"colour must be None or a str, got {type(colour).__name__}")
+    if colour not in _COLOUR_MODES:
+        raise ValueError(f"colour must be None, 'mean' or 'mean_std', got {colour!r}")
     image, xray, softened = _core.blend_with_xray(
-        _as_batch(foreground), _as_batch(background), mask_batch
+        _as_batch(foreground), _as_batch(background), mask_batch, colour or "none"
     )
     return image.reshape(foreground.shape), xray.reshape(mask.shape), softened.reshape(mask.shape)

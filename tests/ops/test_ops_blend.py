@@ -131,3 +131,65 @@ def test_batched_blend_ops_equal_loops_on_several_threads(rng):
         for batch_part, single_part in zip(fused, single):
             assert np.array_equal(batch_part[index], single_part)
     assert np.array_equal(ops.face_xray(mask)[4], ops.face_xray(mask[4]))
+
+
+@pytest.mark.parametrize("colour", ["mean", "mean_std"])
+@pytest.mark.parametrize("shape", [(64, 80, 3), (33, 17, 1), (40, 50), (3, 30, 20, 3), (2, 25, 31, 5)])
+def test_blend_with_colour_equals_colour_transfer_then_blend_and_numpy(rng, colour, shape):
+    foreground = (rng.random(shape) * 0.6 + 0.1).astype(np.float32)
+    background = (rng.random(shape) * 0.5 + 0.4).astype(np.float32)
+    count = shape[0] if len(shape) == 4 else 1
+    height, width = shape[1:3] if len(shape) == 4 else shape[:2]
+    masks = np.stack([random_mask(rng, height, width) for _ in range(count)])
+    mask = masks.reshape(shape[:3] + (1,)) if len(shape) == 4 else masks[0]
+    match_std = colour == "mean_std"
+    image, xray, softened = ops.blend_with_xray(foreground, background, mask, colour=colour)
+
+    # Against the unfused ops.
+    corrected = ops.colour_transfer(foreground, background, mask, match_std=match_std)
+    unfused = ops.blend_with_xray(corrected, background, mask)
+    assert np.abs(image - unfused[0]).max() <= 1e-6
+    assert np.array_equal(xray, unfused[1]) and np.array_equal(softened, unfused[2])
+
+    # Against numpy statistics and Eq. 1 with the OpenCV softening, image by image.
+    flat_shape = (count, height, width, -1)
+    for f, b, m, ours in zip(foreground.reshape(flat_shape), background.reshape(flat_shape),
+                             mask.reshape((count, height, width)), image.reshape(flat_shape)):
+        reference_corrected = numpy_colour_transfer(f, b, m, match_std)
+        s = cv2.GaussianBlur(m, (3, 3), 0).astype(np.float64)[..., None]
+        assert np.abs(ours - (s * reference_corrected + (1 - s) * b)).max() <= 1e-5
+
+
+def test_blend_with_colour_and_an_empty_mask_blends_the_foreground_unchanged(rng):
+    foreground, background = images(rng, (20, 30, 3))
+    mask = np.zeros((20, 30), np.float32)
+    fused = ops.blend_with_xray(foreground, background, mask, colour="mean_std")
+    plain = ops.blend_with_xray(foreground, background, mask)
+    for fused_part, plain_part in zip(fused, plain):
+        assert np.array_equal(fused_part, plain_part)
+
+
+def test_blend_with_colour_batches_equal_loops_on_several_threads(rng):
+    ops.set_threads(2)
+    foreground, background = images(rng, (5, 32, 40, 3))
+    mask = rng.random((5, 32, 40, 1)).astype(np.float32)
+    fused = ops.blend_with_xray(foreground, background, mask, colour="mean_std")
+    for index in range(5):
+        single = ops.blend_with_xray(foreground[index], background[index], mask[index], colour="mean_std")
+        for batch_part, single_part in zip(fused, single):
+            assert np.array_equal(batch_part[index], single_part)
+
+
+@pytest.mark.parametrize("colour, error", [("median", ValueError), ("", ValueError), ("none", ValueError),
+                                           (1, TypeError), (True, TypeError), (b"mean", TypeError)])
+def test_blend_with_a_bad_colour_mode_is_refused(rng, colour, error):
+    foreground, background = images(rng, (8, 8, 3))
+    mask = np.ones((8, 8), np.float32)
+    with pytest.raises(error, match="colour"):
+        ops.blend_with_xray(foreground, background, mask, colour=colour)
+
+
+def test_blend_colour_mode_is_keyword_only(rng):
+    foreground, background = images(rng, (8, 8, 3))
+    with pytest.raises(TypeError):
+        ops.blend_with_xray(foreground, background, np.ones((8, 8), np.float32), "mean")
