@@ -77,6 +77,17 @@ void require_mask(const py::array& image, const py::array& mask) {
                                         " does not match image shape " + shape_text(image));
 }
 
+// The inputs every foreground/background/mask op takes: float32 batches of
+// equal shape and a one-channel mask of the same spatial size.
+void require_blend_inputs(const py::array& foreground, const py::array& background,
+                          const py::array& mask, const char* what) {
+    require<float>(foreground, "foreground", 4);
+    require<float>(background, "background", 4);
+    require<float>(mask, "mask", 4);
+    require_same_images(foreground, background, what);
+    require_mask(foreground, mask);
+}
+
 template <typename T>
 py::array warp_typed(const py::array& image, const py::array& source,
                      const py::array& destination, float fill) {
@@ -181,11 +192,7 @@ PYBIND11_MODULE(_core, m) {
         "colour_transfer",
         [](const py::array& foreground, const py::array& background, const py::array& mask,
            bool match_std) {
-            require<float>(foreground, "foreground", 4);
-            require<float>(background, "background", 4);
-            require<float>(mask, "mask", 4);
-            require_same_images(foreground, background, "colour_transfer");
-            require_mask(foreground, mask);
+            require_blend_inputs(foreground, background, mask, "colour_transfer");
             py::array output = empty_like_shape(foreground, foreground.shape(3));
             const auto f = const_batch_of<float>(foreground);
             const auto b = const_batch_of<float>(background);
@@ -202,11 +209,7 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "blend",
         [](const py::array& foreground, const py::array& background, const py::array& mask) {
-            require<float>(foreground, "foreground", 4);
-            require<float>(background, "background", 4);
-            require<float>(mask, "mask", 4);
-            require_same_images(foreground, background, "blend");
-            require_mask(foreground, mask);
+            require_blend_inputs(foreground, background, mask, "blend");
             py::array output = empty_like_shape(foreground, foreground.shape(3));
             const auto f = const_batch_of<float>(foreground);
             const auto b = const_batch_of<float>(background);
@@ -239,9 +242,7 @@ PYBIND11_MODULE(_core, m) {
         "blend_with_xray",
         [](const py::array& foreground, const py::array& background, const py::array& mask,
            const std::string& colour) {
-            require<float>(foreground, "foreground", 4);
-            require<float>(background, "background", 4);
-            require<float>(mask, "mask", 4);
+            require_blend_inputs(foreground, background, mask, "blend_with_xray");
             fxr::Colour mode;
             if (colour == "none")
                 mode = fxr::Colour::none;
@@ -252,8 +253,6 @@ PYBIND11_MODULE(_core, m) {
             else
                 throw std::invalid_argument("colour must be 'none', 'mean' or 'mean_std', got '" +
                                             colour + "'");
-            require_same_images(foreground, background, "blend_with_xray");
-            require_mask(foreground, mask);
             py::array image = empty_like_shape(foreground, foreground.shape(3));
             py::array xray = empty_like_shape(mask, 1);
             py::array softened = empty_like_shape(mask, 1);

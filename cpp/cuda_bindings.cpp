@@ -261,18 +261,30 @@ void blur_per_sample(const py::object& image_object, const py::object& output_ob
         static_cast<const float*>(weights_y.data), weights_y.shape[1], as_stream(stream));
 }
 
+// The tensors of an op that reads a foreground, a background and a mask and
+// writes one image of the foreground's shape, checked against each other.
+struct ImageOp {
+    DeviceTensor foreground, background, mask, output;
+    fxr::cuda::Shape shape;
+};
+
+ImageOp image_op(const py::object& foreground_object, const py::object& background_object,
+                 const py::object& mask_object, const py::object& output_object) {
+    ImageOp op{floats(foreground_object, "foreground"), floats(background_object, "background"),
+               floats(mask_object, "mask"), floats(output_object, "output"), {}};
+    op.shape = batch_shape(op.foreground);
+    require_shape(op.background, op.foreground.shape);
+    require_mask(op.mask, op.shape);
+    require_shape(op.output, op.foreground.shape);
+    require_distinct(op.output, {&op.foreground, &op.background, &op.mask});
+    return op;
+}
+
 void colour(const py::object& foreground_object, const py::object& background_object,
             const py::object& mask_object, const py::object& output_object,
             const py::object& match_std_object, std::uintptr_t stream) {
-    const auto foreground = floats(foreground_object, "foreground");
-    const auto background = floats(background_object, "background");
-    const auto mask = floats(mask_object, "mask");
-    const auto output = floats(output_object, "output");
-    const auto shape = batch_shape(foreground);
-    require_shape(background, foreground.shape);
-    require_mask(mask, shape);
-    require_shape(output, foreground.shape);
-    require_distinct(output, {&foreground, &background, &mask});
+    const auto [foreground, background, mask, output, shape] =
+        image_op(foreground_object, background_object, mask_object, output_object);
     // match_std: one bool for the batch, or an N int32 CUDA tensor (nonzero = match).
     bool match_std = false;
     DeviceTensor per_sample;
@@ -291,15 +303,8 @@ void colour(const py::object& foreground_object, const py::object& background_ob
 
 void blend(const py::object& foreground_object, const py::object& background_object,
            const py::object& mask_object, const py::object& output_object, std::uintptr_t stream) {
-    const auto foreground = floats(foreground_object, "foreground");
-    const auto background = floats(background_object, "background");
-    const auto mask = floats(mask_object, "mask");
-    const auto output = floats(output_object, "output");
-    const auto shape = batch_shape(foreground);
-    require_shape(background, foreground.shape);
-    require_mask(mask, shape);
-    require_shape(output, foreground.shape);
-    require_distinct(output, {&foreground, &background, &mask});
+    const auto [foreground, background, mask, output, shape] =
+        image_op(foreground_object, background_object, mask_object, output_object);
     py::gil_scoped_release release;
     fxr::cuda::blend(static_cast<const float*>(foreground.data),
                      static_cast<const float*>(background.data),
