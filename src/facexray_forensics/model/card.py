@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from facexray_forensics.model.weights import CARD_NAME, ModelCard
+from facexray_forensics.model.weights import CARD_NAME, ModelCard, file_sha256
 
 MARKDOWN_NAME = "MODEL_CARD.md"
 _PERCENT_KEYS = ("auc", "ap", "eer", "tpr_at_1pct_fpr", "pixel_auc", "iou")
@@ -79,8 +79,6 @@ def render_markdown(card: ModelCard, card_sha256: str) -> str:
 
 def write_markdown(directory: str | Path) -> Path:
     """Render ``MODEL_CARD.md`` beside the card in ``directory`` and return its path."""
-    from facexray_forensics.model.weights import file_sha256
-
     directory = Path(directory)
     card = ModelCard.from_dict(json.loads((directory / CARD_NAME).read_text()))
     path = directory / MARKDOWN_NAME
