@@ -114,3 +114,18 @@ def test_grid_points_span_the_image():
     assert grid[0].tolist() == [0, 0] and grid[-1].tolist() == [199, 255]
     assert np.allclose(np.unique(grid[:, 0]), np.linspace(0, 199, 4))
     assert ops.grid_points(10, 10, rows=3, cols=5).shape == (15, 2)
+
+
+@pytest.mark.parametrize("width", [37, 256])
+def test_one_channel_warp_equals_each_channel_of_the_same_image_in_colour(rng, width):
+    # One channel goes through the vectorised span sampler (AVX2 where the CPU
+    # has it), several channels through the plain loop: the same arithmetic,
+    # so the same bits, also on spans shorter than a vector and at their ends.
+    height = 61
+    mask = random_mask(rng, height, width)
+    source = jittered_grid(rng, height, width, 0.08 * min(height, width))
+    destination = jittered_grid(rng, height, width, 0.08 * min(height, width))
+    single = ops.warp_piecewise_affine(mask, source, destination, fill=0.25)
+    colour = ops.warp_piecewise_affine(np.repeat(mask[..., None], 3, axis=2), source, destination, fill=0.25)
+    for channel in range(3):
+        assert np.array_equal(single, colour[..., channel])
