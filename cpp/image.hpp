@@ -100,30 +100,11 @@ inline std::ptrdiff_t reflect_101(std::ptrdiff_t index, std::ptrdiff_t length) {
     return index < length ? index : period - index;
 }
 
-// Index of the first value > 0 of a row (length when none). Blocks of 8 are
-// tested branch-free, so the long empty stretches of a face mask cost little.
-inline std::ptrdiff_t first_positive(const float* row, std::ptrdiff_t length) {
-    std::ptrdiff_t x = 0;
-    for (; x + 8 <= length; x += 8) {
-        int any = 0;
-        for (int k = 0; k < 8; ++k) any |= row[x + k] > 0.0f;
-        if (any) break;
-    }
-    while (x < length && !(row[x] > 0.0f)) ++x;
-    return x;
-}
-
-// Index of the last value > 0 of a row (-1 when none), scanned as first_positive.
-inline std::ptrdiff_t last_positive(const float* row, std::ptrdiff_t length) {
-    std::ptrdiff_t x = length;
-    for (; x - 8 >= 0; x -= 8) {
-        int any = 0;
-        for (int k = 1; k <= 8; ++k) any |= row[x - k] > 0.0f;
-        if (any) break;
-    }
-    while (x > 0 && !(row[x - 1] > 0.0f)) --x;
-    return x - 1;
-}
+// Index of the first value > 0 of a row (length when none), and of the last
+// (-1 when none); vectorised, so the long empty stretches of a face mask
+// cost little. NaN counts as > 0 here, so a NaN is never skipped unseen.
+std::ptrdiff_t first_positive(const float* row, std::ptrdiff_t length);
+std::ptrdiff_t last_positive(const float* row, std::ptrdiff_t length);
 
 // Written as selects rather than std::min/max so GCC vectorises loops using it.
 inline float clamp_unit(float value) {

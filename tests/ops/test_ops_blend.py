@@ -92,6 +92,21 @@ def test_colour_transfer_equals_the_numpy_statistics(rng, match_std, channels):
     assert np.allclose(ours[inside].mean(0), background[inside].mean(0), atol=1e-3)
 
 
+@pytest.mark.parametrize("columns", [[0], [31], [32], [63, 64], [5, 100], [129]])
+def test_colour_transfer_finds_isolated_mask_pixels_anywhere_in_a_row(rng, columns):
+    # The rows are scanned for mask > 0 in blocks of 32: single pixels at and
+    # around block edges, and tiny or negative-zero values, must all be found.
+    foreground, background = images(rng, (5, 130, 3))
+    mask = np.full((5, 130), -0.0, np.float32)
+    mask[2, columns] = np.float32(1e-30)
+    mask[4, columns[-1]] = 0.5
+    ours = ops.colour_transfer(foreground, background, mask)
+    assert np.abs(ours - numpy_colour_transfer(foreground, background, mask, False)).max() <= 1e-5
+    image, _, _ = ops.blend_with_xray(foreground, background, mask, colour="mean")
+    softened = ops.soften_mask(mask)
+    assert np.abs(image - ops.blend(ours, background, softened)).max() <= 1e-6
+
+
 def test_colour_transfer_uses_only_pixels_inside_the_mask(rng):
     foreground, background = images(rng, (40, 40, 3))
     mask = np.zeros((40, 40), np.float32)
