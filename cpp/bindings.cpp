@@ -129,6 +129,15 @@ py::array blur_typed(const py::array& image, int kernel_x, int kernel_y, double 
 
 bool is_uint8(const py::array& array) { return array.dtype().is(py::dtype::of<std::uint8_t>()); }
 
+// The data of an aligned C-contiguous float32 array, for the whole-array checks.
+const float* checked_float_data(const py::array& array, const char* what) {
+    if (!array.dtype().is(py::dtype::of<float>()) || !(array.flags() & py::array::c_style) ||
+        !(array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+        throw std::invalid_argument(std::string(what) +
+                                    " needs an aligned C-contiguous float32 array");
+    return static_cast<const float*>(array.data());
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -274,16 +283,23 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "all_within",
         [](const py::array& array, float low, float high) {
-            if (!array.dtype().is(py::dtype::of<float>()) || !(array.flags() & py::array::c_style) ||
-                !(array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
-                throw std::invalid_argument("all_within needs an aligned C-contiguous float32 array");
-            const auto* data = static_cast<const float*>(array.data());
+            const auto* data = checked_float_data(array, "all_within");
             const auto size = array.size();
             py::gil_scoped_release release;
             return fxr::all_within(data, size, low, high);
         },
         py::arg("array"), py::arg("low"), py::arg("high"),
         "True when every value is finite and within [low, high].");
+
+    m.def(
+        "all_finite",
+        [](const py::array& array) {
+            const auto* data = checked_float_data(array, "all_finite");
+            const auto size = array.size();
+            py::gil_scoped_release release;
+            return fxr::all_finite(data, size);
+        },
+        py::arg("array"), "True when no value is NaN or infinite.");
 
 #ifdef FXR_WITH_CUDA
     register_cuda_ops(m);

@@ -2,6 +2,7 @@
 // form. Mask values are clamped to [0, 1] so rounding from earlier blurs
 // can never push the X-ray below 0.
 #include <cmath>
+#include <cstring>
 
 #include "ops.hpp"
 
@@ -130,9 +131,10 @@ void blend_with_xray(const Batch<const float>& foreground, const Batch<const flo
             const float* above = filtered(reflect_101(y - 1, height));
             const float* centre = filtered(y);
             const float* below = filtered(reflect_101(y + 1, height));
+            const float* front = foreground.image(n) + y * row;
+            const float* back = background.image(n) + y * row;
             float* soft = softened.image(n) + y * width;
             soften_row_vertical(above, centre, below, soft, xray.image(n) + y * width, width);
-            const float* front = foreground.image(n) + y * row;
             if (colour != Colour::none) {
                 // Only the stretch where the softened mask is > 0 is corrected:
                 // elsewhere Eq. 1 weighs the foreground by 0, and the row holds
@@ -148,10 +150,26 @@ void blend_with_xray(const Batch<const float>& foreground, const Batch<const flo
                 }
                 front = corrected.data();
             }
-            blend_row(front, background.image(n) + y * row, soft, image.image(n) + y * row,
+            blend_row(front, back, soft, image.image(n) + y * row,
                       width, channels, weights.data());
         }
     });
+}
+
+FXR_VECTOR_CLONES
+bool all_finite(const float* data, std::ptrdiff_t size) {
+    // NaN and infinity are the floats whose exponent bits are all ones: the
+    // largest exponent field tells, with integer ops only (an exact max, so
+    // it vectorises, and cheaper than two float compares a value).
+    constexpr std::uint32_t kExponent = 0x7f800000u;
+    std::uint32_t largest = 0;
+    for (std::ptrdiff_t i = 0; i < size; ++i) {
+        std::uint32_t bits;
+        std::memcpy(&bits, data + i, sizeof bits);
+        bits &= kExponent;
+        largest = bits > largest ? bits : largest;
+    }
+    return largest != kExponent;
 }
 
 FXR_VECTOR_CLONES

@@ -67,6 +67,9 @@ void blend_with_xray(const Batch<const float>& foreground, const Batch<const flo
                      const Batch<float>& xray, const Batch<float>& softened,
                      Colour colour = Colour::none);
 
+// True when no value is NaN or infinite.
+bool all_finite(const float* data, std::ptrdiff_t size);
+
 // True when every value is finite and lies within [low, high].
 bool all_within(const float* data, std::ptrdiff_t size, float low, float high);
 

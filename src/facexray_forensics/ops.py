@@ -85,7 +85,7 @@ def _require_image(
 
 
 def _require_finite(value: np.ndarray, name: str) -> None:
-    if not _core.all_within(value, -_FLOAT32_MAX, _FLOAT32_MAX):
+    if not _core.all_finite(value):
         raise ValueError(f"{name} contains NaN or infinity")
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from facexray_forensics import ops
+from facexray_forensics import _core, ops
 
 GRID = ops.grid_points(32, 32)
 
@@ -228,3 +228,22 @@ def test_private_module_rejects_what_would_read_out_of_bounds():
         _core.face_xray(np.zeros((1, 8, 16, 1), np.float32)[:, :, ::2])
     with pytest.raises(ValueError, match="dtype"):
         _core.gaussian_blur(np.zeros((1, 8, 8, 1)), 3, 3, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("special", [np.nan, -np.nan, np.inf, -np.inf, "signalling nan", "negative payload nan"])
+def test_the_finiteness_check_finds_one_bad_value_at_any_position(special):
+    # The check reads exponent bits in vector blocks: every position of a
+    # block and of the scalar tail, and every kind of NaN, must be caught.
+    specials = {
+        "signalling nan": np.array([0x7F800001], np.uint32).view(np.float32)[0],
+        "negative payload nan": np.array([0xFFC12345], np.uint32).view(np.float32)[0],
+    }
+    value = specials.get(special, special)
+    edge_values = [np.finfo(np.float32).max, -np.finfo(np.float32).max, np.finfo(np.float32).smallest_subnormal, -0.0]
+    for size in (1, 7, 8, 9, 33, 100):
+        data = np.resize(np.array(edge_values, np.float32), size)
+        assert _core.all_finite(data) == bool(np.isfinite(data).all())
+        for position in range(size):
+            bad = data.copy()
+            bad[position] = value
+            assert not _core.all_finite(bad)
