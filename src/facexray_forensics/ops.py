@@ -18,6 +18,7 @@ bad kernel size or a degenerate point set raises ValueError.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -149,9 +150,11 @@ def _require_points(value: object, name: str, image: np.ndarray) -> np.ndarray:
         raise ValueError(f"{name} needs at least 3 points, got {count}")
     if count > _MAX_POINTS:
         raise ValueError(f"{name} may hold at most {_MAX_POINTS} points, got {count}")
-    if not np.all(np.isfinite(points)):
-        raise ValueError(f"{name} contains NaN or infinity")
-    if np.abs(points).max() > _MAX_COORDINATE:
+    # One reduction checks both: NaN fails every comparison, infinity the bound.
+    largest = np.abs(points).max()
+    if not largest <= _MAX_COORDINATE:
+        if not math.isfinite(largest):
+            raise ValueError(f"{name} contains NaN or infinity")
         raise ValueError(f"{name} has coordinates beyond ±{_MAX_COORDINATE:g} pixels")
     return points
 
@@ -159,9 +162,13 @@ def _require_points(value: object, name: str, image: np.ndarray) -> np.ndarray:
 def _require_real(value: object, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not np.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float
+        number = math.inf
+    if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
+    return number
 
 
 def grid_points(height: int, width: int, rows: int = 4, cols: int = 4) -> np.ndarray:

@@ -147,6 +147,13 @@ def test_bad_sigma(sigma):
         ops.gaussian_blur(image(), 5, sigma)
 
 
+@pytest.mark.parametrize("fill", [10**400, -(10**400), np.float64("nan"), float("-inf")])
+def test_a_fill_beyond_any_float_is_refused_clearly(fill):
+    grid = ops.grid_points(12, 12)
+    with pytest.raises(ValueError, match="fill must be finite"):
+        ops.warp_piecewise_affine(mask(), grid, grid, fill=fill)
+
+
 def test_collinear_destination_points():
     line = np.stack([np.linspace(0, 31, 6), np.linspace(0, 31, 6)], axis=1)
     with pytest.raises(ValueError, match="collinear"):
