@@ -5,7 +5,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 #include "ops.hpp"
 
@@ -75,28 +75,81 @@ bool conflicts(const std::array<int, 3>& triangle, const std::vector<Point>& poi
     return along_u > 0.0 && along_v > 0.0;
 }
 
+// Directed edge -> triangle, by open addressing in flat arrays (a few
+// hundred entries for the paper's 16 points, so no allocation per edge).
+// Entries are overwritten, never erased: the caller reads an entry whose
+// triangle has died as no triangle.
+class EdgeTable {
+public:
+    void assign(std::uint64_t key, int triangle) {
+        if (2 * (used_ + 1) > keys_.size()) grow();
+        std::size_t slot = home(key);
+        while (keys_[slot] != kEmpty && keys_[slot] != key) slot = (slot + 1) & mask();
+        if (keys_[slot] == kEmpty) ++used_;
+        keys_[slot] = key;
+        triangles_[slot] = triangle;
+    }
+
+    // The triangle last assigned to key, or -1.
+    int find(std::uint64_t key) const {
+        if (keys_.empty()) return -1;
+        for (std::size_t slot = home(key);; slot = (slot + 1) & mask()) {
+            if (keys_[slot] == key) return triangles_[slot];
+            if (keys_[slot] == kEmpty) return -1;
+        }
+    }
+
+private:
+    // No edge has this key: it would join the ghost to itself.
+    static constexpr std::uint64_t kEmpty = 0;
+
+    std::size_t mask() const { return keys_.size() - 1; }
+    std::size_t home(std::uint64_t key) const {
+        // Fibonacci hashing: the top bits of key times 2^64 / golden ratio.
+        return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_);
+    }
+
+    void grow() {
+        std::vector<std::uint64_t> keys(keys_.empty() ? 256 : 2 * keys_.size(), kEmpty);
+        std::vector<int> triangles(keys.size(), -1);
+        keys.swap(keys_);
+        triangles.swap(triangles_);
+        shift_ = 64;
+        for (std::size_t size = keys_.size(); size > 1; size >>= 1) --shift_;
+        used_ = 0;
+        for (std::size_t slot = 0; slot < keys.size(); ++slot)
+            if (keys[slot] != kEmpty) assign(keys[slot], triangles[slot]);
+    }
+
+    std::vector<std::uint64_t> keys_;
+    std::vector<int> triangles_;
+    std::size_t used_ = 0;
+    int shift_ = 64;
+};
+
 // The mesh under construction: triangles (dead ones stay as tombstones so
-// indices are stable) and a map from each directed edge to its triangle.
+// indices are stable) and a table from each directed edge to its triangle.
 class Mesh {
 public:
-    explicit Mesh(const std::vector<Point>& points) : points_(points) {}
+    explicit Mesh(const std::vector<Point>& points) : points_(points) {
+        // About six triangles are made per point inserted, most of them later replaced.
+        const std::size_t expected = 8 * points.size() + 8;
+        triangles_.reserve(expected);
+        alive_.reserve(expected);
+        cavity_mark_.reserve(expected);
+    }
 
     void add(const std::array<int, 3>& triangle) {
         const int index = static_cast<int>(triangles_.size());
         triangles_.push_back(triangle);
         alive_.push_back(1);
         cavity_mark_.push_back(-1);
-        for (int k = 0; k < 3; ++k) edges_[key(triangle[k], triangle[(k + 1) % 3])] = index;
+        for (int k = 0; k < 3; ++k) edges_.assign(key(triangle[k], triangle[(k + 1) % 3]), index);
     }
 
-    void remove(int index) {
-        alive_[index] = 0;
-        const auto& triangle = triangles_[index];
-        for (int k = 0; k < 3; ++k) {
-            const auto found = edges_.find(key(triangle[k], triangle[(k + 1) % 3]));
-            if (found != edges_.end() && found->second == index) edges_.erase(found);
-        }
-    }
+    // Its edges stay in the table until a new triangle takes them over;
+    // neighbour() skips them meanwhile.
+    void remove(int index) { alive_[index] = 0; }
 
     // Insert a point: its cavity is grown from the triangle that holds it
     // through neighbours whose circumcircle holds it, so it is connected
@@ -108,7 +161,8 @@ public:
         if (seed < 0)
             throw std::invalid_argument("destination point " + std::to_string(index) +
                                         " could not be inserted (numerically degenerate)");
-        std::vector<int> cavity{seed};
+        auto& cavity = cavity_;
+        cavity.assign(1, seed);
         cavity_mark_[seed] = index;
         for (std::size_t next = 0; next < cavity.size(); ++next) {
             const auto triangle = triangles_[cavity[next]];
@@ -137,7 +191,8 @@ public:
                 }
             }
         }
-        std::vector<std::array<int, 2>> boundary;
+        auto& boundary = boundary_;
+        boundary.clear();
         for (const int member : cavity) {
             const auto& triangle = triangles_[member];
             for (int k = 0; k < 3; ++k) {
@@ -169,8 +224,8 @@ private:
 
     // The triangle on the other side of directed edge u->v, or -1.
     int neighbour(int u, int v) const {
-        const auto found = edges_.find(key(v, u));
-        return found == edges_.end() ? -1 : found->second;
+        const int across = edges_.find(key(v, u));
+        return across >= 0 && alive_[across] ? across : -1;
     }
 
     // A live real triangle holding p (edges included), else the ghost of
@@ -205,7 +260,10 @@ private:
     std::vector<std::array<int, 3>> triangles_;
     std::vector<char> alive_;
     std::vector<int> cavity_mark_;  // the point whose cavity holds the triangle
-    std::unordered_map<std::uint64_t, int> edges_;
+    EdgeTable edges_;
+    // Scratch of insert(), kept to reuse its memory.
+    std::vector<int> cavity_;
+    std::vector<std::array<int, 2>> boundary_;
 };
 
 }  // namespace
