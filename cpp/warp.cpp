@@ -467,9 +467,11 @@ void sample_span(const T* input, T* output, int length, float x_start, float y_s
 }
 
 // Channels is a compile-time count for the common 1- and 3-channel cases
-// (0: use the runtime count), so the inner loops unroll.
+// (0: use the runtime count), so the inner loops unroll. Cloned like the hot
+// loops: the per-row span bounds use ceil and floor, single instructions
+// with SSE4.1 but long sequences in the x86-64 baseline.
 template <typename T, int Channels>
-void warp_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t width,
+FXR_VECTOR_CLONES void warp_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t width,
                 std::ptrdiff_t runtime_channels, const double* source, const double* destination,
                 int count, float fill) {
     const std::ptrdiff_t channels = Channels > 0 ? Channels : runtime_channels;
