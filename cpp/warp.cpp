@@ -469,18 +469,21 @@ void sample_span(const T* input, T* output, int length, float x_start, float y_s
 // Channels is a compile-time count for the common 1- and 3-channel cases
 // (0: use the runtime count), so the inner loops unroll. Cloned like the hot
 // loops: the per-row span bounds use ceil and floor, single instructions
-// with SSE4.1 but long sequences in the x86-64 baseline.
+// with SSE4.1 but long sequences in the x86-64 baseline. It must not throw
+// (the triangulation, which can, is done by the caller): GCC's clone
+// dispatcher is taken not to throw, so an exception would skip the caller's
+// handler.
 template <typename T, int Channels>
-FXR_VECTOR_CLONES void warp_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t width,
-                std::ptrdiff_t runtime_channels, const double* source, const double* destination,
-                int count, float fill) {
+FXR_VECTOR_CLONES void warp_image(const T* input, T* output, std::ptrdiff_t height,
+                                  std::ptrdiff_t width, std::ptrdiff_t runtime_channels,
+                                  const double* source, const double* destination,
+                                  const std::vector<std::array<int, 3>>& triangles, float fill) {
     const std::ptrdiff_t channels = Channels > 0 ? Channels : runtime_channels;
     {
         T fill_value;
         store(&fill_value, fill);
         std::fill(output, output + height * width * channels, fill_value);
     }
-    const auto triangles = delaunay(destination, count);
     for (const auto& triangle : triangles) {
         Point d[3], s[3];
         for (int k = 0; k < 3; ++k) {
@@ -613,18 +616,19 @@ void warp_piecewise_affine(const Batch<const T>& input, const Batch<T>& output,
         const T* in = input.image(n);
         T* out = output.image(n);
         try {
+            const auto triangles = delaunay(dst, count);
             switch (input.channels) {
                 case 1:
-                    warp_image<T, 1>(in, out, input.height, input.width, 1, src, dst, count,
-                                     fill);
+                    warp_image<T, 1>(in, out, input.height, input.width, 1, src, dst,
+                                     triangles, fill);
                     break;
                 case 3:
-                    warp_image<T, 3>(in, out, input.height, input.width, 3, src, dst, count,
-                                     fill);
+                    warp_image<T, 3>(in, out, input.height, input.width, 3, src, dst,
+                                     triangles, fill);
                     break;
                 default:
                     warp_image<T, 0>(in, out, input.height, input.width, input.channels, src,
-                                     dst, count, fill);
+                                     dst, triangles, fill);
             }
         } catch (const std::invalid_argument& error) {
             // Say which of a batch's point sets was degenerate.
