@@ -3,27 +3,21 @@
 // can never push the X-ray below 0.
 #include <cmath>
 #include <cstring>
+#include <optional>
+#include <stdexcept>
 
+#include "colour.hpp"
 #include "ops.hpp"
 
 namespace fxr {
 
 namespace {
 
-// One row of Eq. 1. For several channels the mask is first spread over them
-// (weights holds width * channels floats) so the blend itself is a plain
-// vectorisable loop over contiguous floats.
+// The mask of width pixels, clamped to [0, 1], repeated over the channels
+// (3, the common count, with constant strides so it vectorises).
 FXR_VECTOR_CLONES
-void blend_row(const float* __restrict foreground, const float* __restrict background,
-               const float* __restrict mask, float* __restrict output, std::ptrdiff_t width,
-               std::ptrdiff_t channels, float* __restrict weights) {
-    if (channels == 1) {
-        for (std::ptrdiff_t x = 0; x < width; ++x) {
-            const float m = clamp_unit(mask[x]);
-            output[x] = m * foreground[x] + (1.0f - m) * background[x];
-        }
-        return;
-    }
+void spread_mask(const float* __restrict mask, float* __restrict weights, std::ptrdiff_t width,
+                 std::ptrdiff_t channels) {
     if (channels == 3) {
         for (std::ptrdiff_t x = 0; x < width; ++x) {
             const float m = clamp_unit(mask[x]);
@@ -31,14 +25,50 @@ void blend_row(const float* __restrict foreground, const float* __restrict backg
             weights[3 * x + 1] = m;
             weights[3 * x + 2] = m;
         }
-    } else {
-        for (std::ptrdiff_t x = 0; x < width; ++x)
-            for (std::ptrdiff_t c = 0; c < channels; ++c)
-                weights[x * channels + c] = clamp_unit(mask[x]);
+        return;
     }
+    for (std::ptrdiff_t x = 0; x < width; ++x)
+        for (std::ptrdiff_t c = 0; c < channels; ++c)
+            weights[x * channels + c] = clamp_unit(mask[x]);
+}
+
+// The exponent field of a float: all ones for NaN and infinity only.
+constexpr std::uint32_t kExponentBits = 0x7f800000u;
+
+inline std::uint32_t exponent_bits(float value) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    return bits & kExponentBits;
+}
+
+// One row of Eq. 1. For several channels the mask is first spread over them
+// (weights holds width * channels floats) so the blend itself is a plain
+// vectorisable loop over contiguous floats. Returns whether every output is
+// finite, found on the way by an integer max of the exponent fields: with
+// the mask in [0, 1], a NaN or infinity in either image makes its output
+// NaN or infinite (0 * infinity is NaN), so this checks the inputs too.
+FXR_VECTOR_CLONES
+bool blend_row(const float* __restrict foreground, const float* __restrict background,
+               const float* __restrict mask, float* __restrict output, std::ptrdiff_t width,
+               std::ptrdiff_t channels, float* __restrict weights) {
+    std::uint32_t largest = 0;
+    if (channels == 1) {
+        for (std::ptrdiff_t x = 0; x < width; ++x) {
+            const float m = clamp_unit(mask[x]);
+            output[x] = m * foreground[x] + (1.0f - m) * background[x];
+            const std::uint32_t exponent = exponent_bits(output[x]);
+            largest = exponent > largest ? exponent : largest;
+        }
+        return largest != kExponentBits;
+    }
+    spread_mask(mask, weights, width, channels);
     const std::ptrdiff_t length = width * channels;
-    for (std::ptrdiff_t i = 0; i < length; ++i)
+    for (std::ptrdiff_t i = 0; i < length; ++i) {
         output[i] = weights[i] * foreground[i] + (1.0f - weights[i]) * background[i];
+        const std::uint32_t exponent = exponent_bits(output[i]);
+        largest = exponent > largest ? exponent : largest;
+    }
+    return largest != kExponentBits;
 }
 
 FXR_VECTOR_CLONES
@@ -76,6 +106,24 @@ void soften_row_vertical(const float* __restrict above, const float* __restrict 
     }
 }
 
+// Adds the colour correction's share to length pixels of a blended row:
+// image += mask * (foreground * scale_less_one + offset), or, without a
+// foreground (the mean alone, scale 1), image += mask * offset.
+FXR_VECTOR_CLONES
+void correct_row(const float* __restrict foreground, const float* __restrict mask,
+                 const float* __restrict scale_less_one, const float* __restrict offset,
+                 float* __restrict image, std::ptrdiff_t length, std::ptrdiff_t channels,
+                 float* __restrict weights) {
+    spread_mask(mask, weights, length, channels);
+    const std::ptrdiff_t values = length * channels;
+    if (foreground == nullptr) {
+        for (std::ptrdiff_t i = 0; i < values; ++i) image[i] += weights[i] * offset[i];
+        return;
+    }
+    for (std::ptrdiff_t i = 0; i < values; ++i)
+        image[i] += weights[i] * (foreground[i] * scale_less_one[i] + offset[i]);
+}
+
 }  // namespace
 
 void blend(const Batch<const float>& foreground, const Batch<const float>& background,
@@ -104,17 +152,10 @@ void blend_with_xray(const Batch<const float>& foreground, const Batch<const flo
         const std::ptrdiff_t row = foreground.row_size(), channels = foreground.channels;
         const float* source = mask.image(n);
         std::vector<float> weights(static_cast<std::size_t>(row));
-        // With colour correction: its affine rows, and one corrected foreground
-        // row (zeroed once) that stays in cache between its writing and the blend.
-        std::vector<float> scale_row, offset_row, corrected;
-        if (colour != Colour::none) {
-            scale_row.resize(static_cast<std::size_t>(row));
-            offset_row.resize(static_cast<std::size_t>(row));
-            corrected.resize(static_cast<std::size_t>(row));
-            colour_rows(foreground.image(n), background.image(n), source, height, width,
-                        foreground.channels, colour == Colour::mean_std, scale_row.data(),
-                        offset_row.data());
-        }
+        std::optional<ColourStatistics> statistics;
+        if (colour != Colour::none)
+            statistics.emplace(foreground.image(n), background.image(n), source, height, width,
+                               channels, colour == Colour::mean_std);
         // Three horizontally filtered rows, reused as the window slides down.
         std::vector<float> rows(static_cast<std::size_t>(3 * width));
         std::ptrdiff_t held[3] = {-1, -1, -1};
@@ -127,6 +168,9 @@ void blend_with_xray(const Batch<const float>& foreground, const Batch<const flo
             }
             return buffer;
         };
+        // One pass reads each image row once: the blend of the uncorrected
+        // foreground (which also checks both rows for NaN and infinity) and
+        // the colour statistics use it while it is in cache.
         for (std::ptrdiff_t y = 0; y < height; ++y) {
             const float* above = filtered(reflect_101(y - 1, height));
             const float* centre = filtered(y);
@@ -135,41 +179,48 @@ void blend_with_xray(const Batch<const float>& foreground, const Batch<const flo
             const float* back = background.image(n) + y * row;
             float* soft = softened.image(n) + y * width;
             soften_row_vertical(above, centre, below, soft, xray.image(n) + y * width, width);
-            if (colour != Colour::none) {
-                // Only the stretch where the softened mask is > 0 is corrected:
-                // elsewhere Eq. 1 weighs the foreground by 0, and the row holds
-                // zeros or corrected values of earlier rows, so the blend gives
-                // the background there, as without the fusion.
-                const std::ptrdiff_t first = first_positive(soft, width);
-                if (first < width) {
-                    const std::ptrdiff_t start = first * channels;
-                    const std::ptrdiff_t end = (last_positive(soft, width) + 1) * channels;
-                    const std::ptrdiff_t length = end - start;
-                    colour_row(front + start, scale_row.data(), offset_row.data(),
-                               corrected.data() + start, length);
-                }
-                front = corrected.data();
+            if (!blend_row(front, back, soft, image.image(n) + y * row, width, channels,
+                           weights.data())) {
+                // Say which image; finite inputs can only overflow near the float limit.
+                if (!all_finite(front, row))
+                    throw std::invalid_argument("foreground contains NaN or infinity");
+                if (!all_finite(back, row))
+                    throw std::invalid_argument("background contains NaN or infinity");
             }
-            blend_row(front, back, soft, image.image(n) + y * row,
-                      width, channels, weights.data());
+            if (statistics) statistics->add_row(front, back, source + y * width);
+        }
+        if (!statistics) return;
+        // The correction: s * (f * scale + offset) + (1 - s) * b is the blend
+        // above plus s * (f * (scale - 1) + offset), nonzero only where s > 0.
+        std::vector<float> scale_row(static_cast<std::size_t>(row));
+        std::vector<float> offset_row(static_cast<std::size_t>(row));
+        statistics->affine_rows(scale_row.data(), offset_row.data());
+        for (float& scale : scale_row) scale -= 1.0f;
+        // With the mean alone the scale is 1: the foreground need not be read again.
+        const bool scaled = colour == Colour::mean_std;
+        for (std::ptrdiff_t y = 0; y < height; ++y) {
+            const float* soft = softened.image(n) + y * width;
+            const std::ptrdiff_t first = first_positive(soft, width);
+            if (first == width) continue;
+            const std::ptrdiff_t end = last_positive(soft, width) + 1;
+            const std::ptrdiff_t start = first * channels;
+            correct_row(scaled ? foreground.image(n) + y * row + start : nullptr, soft + first,
+                        scale_row.data(), offset_row.data(), image.image(n) + y * row + start,
+                        end - first, channels, weights.data());
         }
     });
 }
 
 FXR_VECTOR_CLONES
 bool all_finite(const float* data, std::ptrdiff_t size) {
-    // NaN and infinity are the floats whose exponent bits are all ones: the
-    // largest exponent field tells, with integer ops only (an exact max, so
-    // it vectorises, and cheaper than two float compares a value).
-    constexpr std::uint32_t kExponent = 0x7f800000u;
+    // The largest exponent field tells, with integer ops only (an exact max,
+    // so it vectorises, and cheaper than two float compares a value).
     std::uint32_t largest = 0;
     for (std::ptrdiff_t i = 0; i < size; ++i) {
-        std::uint32_t bits;
-        std::memcpy(&bits, data + i, sizeof bits);
-        bits &= kExponent;
-        largest = bits > largest ? bits : largest;
+        const std::uint32_t exponent = exponent_bits(data[i]);
+        largest = exponent > largest ? exponent : largest;
     }
-    return largest != kExponent;
+    return largest != kExponentBits;
 }
 
 FXR_VECTOR_CLONES

@@ -3,6 +3,7 @@
 // standard deviation too is optional).
 #include <cmath>
 
+#include "colour.hpp"
 #include "ops.hpp"
 
 namespace fxr {
@@ -10,16 +11,11 @@ namespace fxr {
 namespace {
 
 // Sums run in kLanes independent float lanes over a row of interleaved
-// channels; kLanes is a multiple of every channel count that divides it, so
-// lane j always holds channel j % channels and the loop vectorises.
-constexpr std::ptrdiff_t kLanes = 24;
-
-struct Sums {
-    double foreground[kLanes] = {};
-    double background[kLanes] = {};
-    double foreground_squares[kLanes] = {};
-    double background_squares[kLanes] = {};
-};
+// channels (ColourStatistics::kLanes, a multiple of every channel count that
+// divides it), so lane j always holds channel j % channels and the loop
+// vectorises.
+constexpr std::ptrdiff_t kLanes = ColourStatistics::kLanes;
+using Sums = ColourStatistics::Sums;
 
 // Adds one row's weighted sums of (value - shift) and their squares. Row
 // partials stay in float (a row is short); totals go to double. Shifting by
@@ -94,92 +90,99 @@ std::ptrdiff_t inside_weights(const float* __restrict mask, float* __restrict we
     return inside;
 }
 
-}  // namespace
-
+// output = foreground * scale + offset over length floats of a row.
 FXR_VECTOR_CLONES
 void colour_row(const float* __restrict foreground, const float* __restrict scale,
                 const float* __restrict offset, float* __restrict output, std::ptrdiff_t length) {
     for (std::ptrdiff_t i = 0; i < length; ++i) output[i] = foreground[i] * scale[i] + offset[i];
 }
 
-void colour_rows(const float* foreground, const float* background, const float* mask,
-                 std::ptrdiff_t height, std::ptrdiff_t width, std::ptrdiff_t channels,
-                 bool match_std, float* scale_row, float* offset_row) {
-    const std::ptrdiff_t row = width * channels;
-    const std::ptrdiff_t period = kLanes % channels == 0 ? kLanes : channels;
-    // Periodic rows: row-long so both kernels read them without index math.
-    std::vector<float> weight(static_cast<std::size_t>(row));
-    std::vector<float> shift_foreground(static_cast<std::size_t>(std::max(row, kLanes)));
-    std::vector<float> shift_background(shift_foreground.size());
+}  // namespace
+
+ColourStatistics::ColourStatistics(const float* foreground, const float* background,
+                                   const float* mask, std::ptrdiff_t height, std::ptrdiff_t width,
+                                   std::ptrdiff_t channels, bool match_std)
+    : width_(width),
+      channels_(channels),
+      lanes_fit_(kLanes % channels == 0),
+      match_std_(match_std),
+      weight_(static_cast<std::size_t>(width * channels)),
+      shift_foreground_(static_cast<std::size_t>(std::max(width * channels, kLanes))),
+      shift_background_(shift_foreground_.size()),
+      sum_f_(channels, 0.0),
+      sum_b_(channels, 0.0),
+      square_f_(channels, 0.0),
+      square_b_(channels, 0.0) {
     // Shift by the first pixel inside the mask: a value from the statistics'
-    // own range, whatever lies outside.
+    // own range, whatever lies outside. The shift rows are periodic and
+    // row-long so both kernels read them without index math.
     const std::ptrdiff_t first_inside =
         std::min(first_positive(mask, height * width), height * width - 1);
-    for (std::size_t i = 0; i < shift_foreground.size(); ++i) {
-        shift_foreground[i] = foreground[first_inside * channels + i % channels];
-        shift_background[i] = background[first_inside * channels + i % channels];
+    for (std::size_t i = 0; i < shift_foreground_.size(); ++i) {
+        shift_foreground_[i] = foreground[first_inside * channels + i % channels];
+        shift_background_[i] = background[first_inside * channels + i % channels];
     }
-    Sums sums;
-    std::vector<double> sum_f(channels, 0.0), sum_b(channels, 0.0);
-    std::vector<double> square_f(channels, 0.0), square_b(channels, 0.0);
-    std::ptrdiff_t inside = 0;
-    for (std::ptrdiff_t y = 0; y < height; ++y) {
-        // Only the stretch of the row between its first and last pixel
-        // inside the mask is read; a face mask leaves most of the image out.
-        const float* mask_row = mask + y * width;
-        const std::ptrdiff_t first = first_positive(mask_row, width);
-        if (first == width) continue;
-        const std::ptrdiff_t last = last_positive(mask_row, width);
-        const std::ptrdiff_t span = last - first + 1;
-        inside += inside_weights(mask_row + first, weight.data(), span, channels);
-        const std::ptrdiff_t offset = y * row + first * channels;
-        if (period == kLanes) {
-            // offset is a multiple of channels, so lane j still holds channel j % channels.
-            accumulate_row(foreground + offset, background + offset, weight.data(),
-                           shift_foreground.data(), shift_background.data(), span * channels,
-                           match_std, sums);
-            continue;
-        }
-        // Channel counts that do not divide the lane count: plain loop.
-        for (std::ptrdiff_t i = 0; i < span * channels; ++i) {
-            const std::ptrdiff_t c = i % channels;
-            const double w = weight[i];
-            const double df = foreground[offset + i] - shift_foreground[c];
-            const double db = background[offset + i] - shift_background[c];
-            sum_f[c] += w * df;
-            sum_b[c] += w * db;
-            square_f[c] += w * df * df;
-            square_b[c] += w * db * db;
-        }
-    }
-    if (period == kLanes) {
-        for (std::ptrdiff_t j = 0; j < kLanes; ++j) {
-            sum_f[j % channels] += sums.foreground[j];
-            sum_b[j % channels] += sums.background[j];
-            square_f[j % channels] += sums.foreground_squares[j];
-            square_b[j % channels] += sums.background_squares[j];
-        }
-    }
+}
 
+void ColourStatistics::add_row(const float* foreground, const float* background,
+                               const float* mask) {
+    // Only the stretch of the row between its first and last pixel inside
+    // the mask is read; a face mask leaves most of the image out.
+    const std::ptrdiff_t first = first_positive(mask, width_);
+    if (first == width_) return;
+    const std::ptrdiff_t span = last_positive(mask, width_) - first + 1;
+    const std::ptrdiff_t channels = channels_;
+    inside_ += inside_weights(mask + first, weight_.data(), span, channels);
+    const float* front = foreground + first * channels;
+    const float* back = background + first * channels;
+    if (lanes_fit_) {
+        // The span starts at a multiple of channels, so lane j still holds channel j % channels.
+        accumulate_row(front, back, weight_.data(), shift_foreground_.data(),
+                       shift_background_.data(), span * channels, match_std_, sums_);
+        return;
+    }
+    // Channel counts that do not divide the lane count: plain loop.
+    for (std::ptrdiff_t i = 0; i < span * channels; ++i) {
+        const std::ptrdiff_t c = i % channels;
+        const double w = weight_[i];
+        const double df = front[i] - shift_foreground_[c];
+        const double db = back[i] - shift_background_[c];
+        sum_f_[c] += w * df;
+        sum_b_[c] += w * db;
+        square_f_[c] += w * df * df;
+        square_b_[c] += w * db * db;
+    }
+}
+
+void ColourStatistics::affine_rows(float* scale_row, float* offset_row) const {
+    const std::ptrdiff_t channels = channels_, row = width_ * channels;
+    std::vector<double> sum_f = sum_f_, sum_b = sum_b_, square_f = square_f_, square_b = square_b_;
+    if (lanes_fit_) {
+        for (std::ptrdiff_t j = 0; j < kLanes; ++j) {
+            sum_f[j % channels] += sums_.foreground[j];
+            sum_b[j % channels] += sums_.background[j];
+            square_f[j % channels] += sums_.foreground_squares[j];
+            square_b[j % channels] += sums_.background_squares[j];
+        }
+    }
     std::fill(scale_row, scale_row + row, 1.0f);
     std::fill(offset_row, offset_row + row, 0.0f);
-    if (inside > 0) {
-        for (std::ptrdiff_t c = 0; c < channels; ++c) {
-            const double shifted_f = sum_f[c] / inside, shifted_b = sum_b[c] / inside;
-            const double mean_f = shift_foreground[c] + shifted_f;
-            const double mean_b = shift_background[c] + shifted_b;
-            double scale = 1.0;
-            if (match_std) {
-                const double var_f = std::max(0.0, square_f[c] / inside - shifted_f * shifted_f);
-                const double var_b = std::max(0.0, square_b[c] / inside - shifted_b * shifted_b);
-                // A flat foreground has no spread to scale; only its mean moves.
-                if (var_f > 0.0) scale = std::sqrt(var_b / var_f);
-            }
-            // (f - mean_f) * scale + mean_b as one multiply-add per value.
-            for (std::ptrdiff_t x = 0; x < width; ++x) {
-                scale_row[x * channels + c] = static_cast<float>(scale);
-                offset_row[x * channels + c] = static_cast<float>(mean_b - mean_f * scale);
-            }
+    if (inside_ == 0) return;
+    for (std::ptrdiff_t c = 0; c < channels; ++c) {
+        const double shifted_f = sum_f[c] / inside_, shifted_b = sum_b[c] / inside_;
+        const double mean_f = shift_foreground_[c] + shifted_f;
+        const double mean_b = shift_background_[c] + shifted_b;
+        double scale = 1.0;
+        if (match_std_) {
+            const double var_f = std::max(0.0, square_f[c] / inside_ - shifted_f * shifted_f);
+            const double var_b = std::max(0.0, square_b[c] / inside_ - shifted_b * shifted_b);
+            // A flat foreground has no spread to scale; only its mean moves.
+            if (var_f > 0.0) scale = std::sqrt(var_b / var_f);
+        }
+        // (f - mean_f) * scale + mean_b as one multiply-add per value.
+        for (std::ptrdiff_t x = 0; x < width_; ++x) {
+            scale_row[x * channels + c] = static_cast<float>(scale);
+            offset_row[x * channels + c] = static_cast<float>(mean_b - mean_f * scale);
         }
     }
 }
@@ -188,13 +191,17 @@ void colour_transfer(const Batch<const float>& foreground, const Batch<const flo
                      const Batch<const float>& mask, const Batch<float>& output,
                      bool match_std) {
     parallel_for(foreground.count, [&](std::ptrdiff_t n) {
+        const std::ptrdiff_t height = foreground.height, width = foreground.width;
         const std::ptrdiff_t row = foreground.row_size();
+        ColourStatistics statistics(foreground.image(n), background.image(n), mask.image(n),
+                                    height, width, foreground.channels, match_std);
+        for (std::ptrdiff_t y = 0; y < height; ++y)
+            statistics.add_row(foreground.image(n) + y * row, background.image(n) + y * row,
+                               mask.image(n) + y * width);
         std::vector<float> scale_row(static_cast<std::size_t>(row));
         std::vector<float> offset_row(static_cast<std::size_t>(row));
-        colour_rows(foreground.image(n), background.image(n), mask.image(n), foreground.height,
-                    foreground.width, foreground.channels, match_std, scale_row.data(),
-                    offset_row.data());
-        for (std::ptrdiff_t y = 0; y < foreground.height; ++y)
+        statistics.affine_rows(scale_row.data(), offset_row.data());
+        for (std::ptrdiff_t y = 0; y < height; ++y)
             colour_row(foreground.image(n) + y * row, scale_row.data(), offset_row.data(),
                        output.image(n) + y * row, row);
     });

@@ -37,16 +37,6 @@ void colour_transfer(const Batch<const float>& foreground, const Batch<const flo
                      const Batch<const float>& mask, const Batch<float>& output,
                      bool match_std);
 
-// The per-value affine of colour_transfer for one image, as rows of
-// width * channels floats (periodic per channel): corrected = f * scale + offset.
-void colour_rows(const float* foreground, const float* background, const float* mask,
-                 std::ptrdiff_t height, std::ptrdiff_t width, std::ptrdiff_t channels,
-                 bool match_std, float* scale_row, float* offset_row);
-
-// output = foreground * scale + offset over length floats of a row.
-void colour_row(const float* foreground, const float* scale, const float* offset, float* output,
-                std::ptrdiff_t length);
-
 // Which colour correction blend_with_xray applies to the foreground first.
 enum class Colour { none, mean, mean_std };
 
@@ -59,9 +49,11 @@ void face_xray(const Batch<const float>& mask, const Batch<float>& xray);
 
 // The 3 x 3 Gaussian softening, the Eq. 1 blend with the softened mask and
 // the Eq. 2 X-ray of it, in one pass over the rows. With a colour mode the
-// foreground is first colour-corrected as colour_transfer does (statistics
-// inside mask > 0 of the unsoftened mask), one row at a time, so the
-// corrected image is never stored whole.
+// foreground is colour-corrected as colour_transfer does (statistics inside
+// mask > 0 of the unsoftened mask): the statistics are gathered in that same
+// pass, and a second pass adds the correction's share, s * (corrected - f),
+// where the softened mask s is > 0. Throws std::invalid_argument when either
+// image holds NaN or infinity (checked a row at a time in the first pass).
 void blend_with_xray(const Batch<const float>& foreground, const Batch<const float>& background,
                      const Batch<const float>& mask, const Batch<float>& image,
                      const Batch<float>& xray, const Batch<float>& softened,

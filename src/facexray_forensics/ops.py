@@ -378,8 +378,10 @@ def blend_with_xray(
         (image, xray, softened): the blended image in the foreground's shape;
         the X-ray and the softened mask (clipped to [0, 1]) in the mask's shape.
     """
-    _require_image(foreground, "foreground", (np.float32,))
-    _require_image(background, "background", (np.float32,))
+    # NaN and infinity in the images are found by the kernel as it blends
+    # (ValueError, the same message): a separate pass would read them twice.
+    _require_image(foreground, "foreground", (np.float32,), check_finite=False)
+    _require_image(background, "background", (np.float32,), check_finite=False)
     _require_same_shape(foreground, background, "foreground and background")
     mask_batch = _require_mask(mask, foreground, "foreground")
     if not (colour is None or isinstance(colour, str)):

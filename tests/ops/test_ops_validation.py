@@ -53,6 +53,21 @@ def test_not_an_array_is_a_type_error(name):
         CALLS[name](image=[[0.5, 0.5], [0.5, 0.5]])
 
 
+@pytest.mark.parametrize("colour", [None, "mean", "mean_std"])
+@pytest.mark.parametrize("which", ["foreground", "background"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", [(0, 0, 0), (31, 31, 2), (16, 16, 1)])
+def test_fused_blend_names_a_bad_value_anywhere_in_either_image(colour, which, bad, where):
+    # The fused op finds NaN and infinity while it blends, also where the mask
+    # is 0 (corners here), which the colour correction never reads.
+    images = {"foreground": image((2, 32, 32, 3)), "background": image((2, 32, 32, 3))}
+    images[which][(1,) + where] = bad
+    disc = np.zeros((2, 32, 32, 1), np.float32)
+    disc[:, 8:24, 8:24] = 1.0
+    with pytest.raises(ValueError, match=f"{which} contains NaN or infinity"):
+        ops.blend_with_xray(images["foreground"], images["background"], disc, colour=colour)
+
+
 @pytest.mark.parametrize("name", CALLS)
 @pytest.mark.parametrize("shape", [(32,), (1, 1, 32, 32, 3)])
 def test_wrong_rank(name, shape):
