@@ -93,6 +93,7 @@ void parallel_for(std::ptrdiff_t count, Body body) {
 // OpenCV's BORDER_REFLECT_101 index for any offset, also when the kernel is
 // wider than the image (the reflection then repeats).
 inline std::ptrdiff_t reflect_101(std::ptrdiff_t index, std::ptrdiff_t length) {
+    if (index >= 0 && index < length) return index;  // inside: no division
     if (length == 1) return 0;
     const std::ptrdiff_t period = 2 * (length - 1);
     index %= period;
