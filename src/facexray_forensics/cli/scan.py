@@ -27,7 +27,7 @@ EXIT_FAILED = 4
 @click.option("--model-threads", type=click.IntRange(min=0), default=0, show_default=True, help="CPU threads for the model; 0 means the cores the worker processes leave free (at least one).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted scan with the same outputs: finished items are kept, the custody log's chain is continued.")
 @click.option("--known-hashes", type=click.Path(dir_okay=False, exists=True), help="Skip files whose MD5, SHA-1 or SHA-256 is in this list (hashdeep output, NSRL-style CSV, or one hash per line).")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Refuse to decode files larger than this many bytes (recorded as too_large; still hashed). Default 512 MiB.")
+@click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Refuse to decode pictures larger than this many bytes (recorded as too_large; still hashed). Default 512 MiB. Videos are decoded as a stream, a few frames at a time, so their size is not limited: --video-frames and --max-pixels bound what is decoded from them.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse to decode pictures whose header declares more pixels than this (decompression-bomb guard). Default 100 million.")
 @click.option("--min-face", type=click.IntRange(min=8), default=None, help="Faces with a box side under this many pixels are not scored (face_too_small). Default 64.")
 @click.option("--min-confidence", type=float, default=None, help="Face detections with a confidence (HOG: SVM margin) under this are counted but not scored. Default 0.1; 0 keeps everything dlib finds.")
