@@ -27,6 +27,7 @@ class Status(str, enum.Enum):
     UNSUPPORTED = "unsupported"  # a file type the scan does not analyse
     TOO_LARGE = "too_large"  # over the configured byte or pixel limits
     KNOWN_FILE = "known_file"  # skipped: its hash is on the examiner's known-file list
+    CONTAINER = "container"  # a disk image (or an E01 segment) whose files are items of their own
 
 
 class Band(str, enum.Enum):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import uuid
 import zlib
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import pytest
 from video_media import encode_video, moving_bar
@@ -26,7 +28,7 @@ from facexray_forensics.evidence.disk_image import DiskImage, DiskImageSource, e
 from facexray_forensics.evidence.files import FileSource
 from facexray_forensics.plugins.builtin import DiskImagePlugin, HashingPlugin
 from facexray_forensics.records import Status
-from facexray_forensics.renderers.json import render_json
+from facexray_forensics.renderers.json import load_schema, render_json
 from facexray_forensics.scan import Output, ScanCase, ScanSettings, run_scan
 
 SAMPLES = Path(__file__).resolve().parents[2] / "src" / "facexray_forensics" / "samples" / "evidence"
@@ -245,13 +247,17 @@ def test_scan_of_images_leaves_them_unchanged(images, contents, tmp_path):
 
     by_name = {item.name: item for item in report.items}
     for image in ("card.img", "linux.img", "disk.E01"):
-        assert by_name[f"evidence/{image}"].status is Status.UNSUPPORTED
+        assert by_name[f"evidence/{image}"].status is Status.CONTAINER
+        assert "items of their own" in by_name[f"evidence/{image}"].reason
         inner = [item for item in report.items if item.name.startswith(f"evidence/{image}:")]
         assert sorted(item.hashes["sha256"] for item in inner) == sorted(_digests(data)["sha256"] for data in contents.values())
         assert sum(item.origin["deleted"] for item in inner) == 1
         assert all(item.hash_verified for item in inner)
     e01 = by_name["evidence/disk.E01"].findings["disk_image"].values
     assert e01["verification"]["verified"] is True and e01["header"]["case_number"] == EWF_HEADER["case_number"]
+    document = json.loads((out / "scan.json").read_text())
+    jsonschema.validate(document, load_schema(), cls=jsonschema.Draft202012Validator)
+    assert document["scan"]["summary"]["container"] == 3
 
 
 def test_split_e01_is_read_through_its_first_segment(images, contents, tmp_path):
@@ -270,4 +276,4 @@ def test_split_e01_is_read_through_its_first_segment(images, contents, tmp_path)
         DiskImage(segments[1])
     second = next(item for item in items if item.name.endswith("/" + segments[1].name))
     finding = DiskImagePlugin().process(second, {})
-    assert finding.status is Status.UNSUPPORTED and "segment 2" in finding.reason
+    assert finding.status is Status.CONTAINER and "segment 2" in finding.reason

@@ -49,8 +49,8 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
     hashed (MD5, SHA-1, SHA-256) before analysis and again at the end; each
     face gets a box, 68 landmarks, an X-ray map, a calibrated probability and
     a verbal band, and an item's score is the highest of its faces (a
-    video's: its best face track's). Items without a score say why: no_face, face_too_small, unreadable, unsupported, too_large or
-    known_file. Evidence is opened read-only and never written to; output
+    video's: its best face track's). Items without a score say why: no_face, face_too_small, unreadable, unsupported, too_large,
+    known_file or container (a disk image: its files are items of their own). Evidence is opened read-only and never written to; output
     paths inside the evidence are refused.
 
     Beside the first output, the scan writes NAME.custody.jsonl, the

@@ -78,7 +78,7 @@ METHOD = (
     "image. From that map it gives a probability, calibrated on held-out data, that the face was "
     "blended. An item's score is the highest over its faces, and its verbal band comes from the model "
     "card's thresholds. Items without a result (no face, face too small, unreadable, unsupported, too "
-    "large, known file) carry no score, never zero. The heat-map on each item page is the predicted "
+    "large, known file, and disk images, whose files are items of their own) carry no score, never zero. The heat-map on each item page is the predicted "
     "X-ray drawn back onto the picture: bright where the model sees a boundary."
 )
 

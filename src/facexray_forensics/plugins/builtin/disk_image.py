@@ -18,7 +18,7 @@ class DiskImagePlugin(Plugin):
     acquired media to compare with the one stored at acquisition: a mismatch
     makes the image "unreadable" with the two hashes in the reason. The files
     inside are items of their own (see :func:`facexray_forensics.evidence.disk_image.expand_disk_images`),
-    so the image itself has no score; its status says so.
+    so the image itself has no score: its status is "container".
     """
 
     name = "disk_image"
@@ -39,7 +39,7 @@ class DiskImagePlugin(Plugin):
                 self.name,
                 self.version,
                 values={"format": "ewf", "segment": segment},
-                status=Status.UNSUPPORTED,
+                status=Status.CONTAINER,
                 reason=f"segment {segment} of an E01 set: its files are read through the first segment",
             )
         try:
@@ -49,7 +49,7 @@ class DiskImagePlugin(Plugin):
                     values["verification"] = image.verify()
         except ValueError as error:
             return Finding(self.name, self.version, status=Status.UNSUPPORTED, reason=f"not read as a disk image: {error}")
-        finding = Finding(self.name, self.version, values=values, status=Status.UNSUPPORTED)
+        finding = Finding(self.name, self.version, values=values, status=Status.CONTAINER)
         verification = values.get("verification")
         if verification is not None and verification["verified"] is False:
             finding.status = Status.UNREADABLE
