@@ -26,12 +26,38 @@ def test_temperature_recovers_the_generating_temperature():
 def test_isotonic_matches_scikit_learn():
     z, labels = _draws(1.0, n=3000, seed=1)
     fitted = fit_isotonic(z, labels)
-    reference = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(z, labels)
+    # Each class carries half of the weight, whatever its count.
+    weights = np.where(labels == 1, 0.5 / labels.sum(), 0.5 / (labels == 0).sum())
+    reference = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(z, labels, sample_weight=weights)
     probe = np.linspace(-20, 20, 501)
     np.testing.assert_allclose(fitted.probability(probe), reference.predict(probe), atol=1e-12)
     assert np.all(np.diff(fitted.probability(probe)) >= 0)
     again = Calibration.from_dict(fitted.to_dict())
     np.testing.assert_array_equal(again.probability(probe), fitted.probability(probe))
+
+
+@pytest.mark.parametrize("fit", [fit_isotonic, fit_temperature])
+@pytest.mark.parametrize("blended_per_real", [0.5, 2.0])
+def test_the_calibration_set_mix_is_not_built_in_as_a_prior(fit, blended_per_real):
+    # Scores of blended faces ~ N(+2, 2), of real ones ~ N(-2, 2): the likelihood
+    # ratio at z is exp(z), so at even prior odds P(blended | z) = sigmoid(z),
+    # 0.5 at z = 0, however many of each the calibration set holds.
+    rng = np.random.default_rng(5)
+    reals = 6000
+    blended = int(reals * blended_per_real)
+    z = np.concatenate([rng.normal(2.0, 2.0, blended), rng.normal(-2.0, 2.0, reals)])
+    labels = np.concatenate([np.ones(blended, int), np.zeros(reals, int)])
+    fitted = fit(z, labels)
+    assert fitted.class_weighting == "equal"
+    probe = np.array([-2.0, 0.0, 2.0])
+    np.testing.assert_allclose(fitted.probability(probe), 1.0 / (1.0 + np.exp(-probe)), atol=0.06)
+
+
+def test_a_card_written_before_class_weighting_reads_as_sampled():
+    old = {"method": "temperature", "temperature": 2.0, "isotonic_x": [], "isotonic_y": []}
+    assert Calibration.from_dict(old).class_weighting == "as_sampled"
+    with pytest.raises(ValueError, match="class_weighting"):
+        Calibration(class_weighting="balanced-ish")
 
 
 def test_band_thresholds_hold_their_false_positive_rates():

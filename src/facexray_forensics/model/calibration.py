@@ -8,6 +8,13 @@ to a probability that matches observed frequencies on held-out data:
 - ``isotonic``: a monotone step function of ``z`` (scikit-learn's isotonic
   regression), stored as its breakpoints and applied by linear interpolation.
 
+Both fits weight the two classes equally (``class_weighting="equal"``): the
+calibrated probability is then the one for even prior odds, p / (1 - p) the
+likelihood ratio of blended to real at that score, whatever mix of blended and
+real faces the held-out set happened to have. (Weighting each face alike would
+build the set's own mix, say 2:1, into every probability as a prior.)
+Calibrations fitted before this was so read ``"as_sampled"``.
+
 :class:`BandThresholds` cut the calibrated probability into the four bands.
 Each cut is set on held-out *real* faces so that a known share of them reaches
 it (the false-positive rate): strong at 1%, moderate at 5%, inconclusive at
@@ -25,6 +32,8 @@ from facexray_forensics.records import Band
 
 #: False-positive rates on real faces at which the inconclusive, moderate and strong bands begin.
 BAND_FALSE_POSITIVE_RATES = (0.20, 0.05, 0.01)
+
+CLASS_WEIGHTINGS = ("equal", "as_sampled")
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -51,10 +60,14 @@ class Calibration:
     temperature: float = 1.0
     isotonic_x: tuple[float, ...] = ()
     isotonic_y: tuple[float, ...] = ()
+    #: "equal": fitted with both classes weighted alike (even prior odds); "as_sampled": each face alike.
+    class_weighting: str = "equal"
 
     def __post_init__(self) -> None:
         if self.method not in ("none", "temperature", "isotonic"):
             raise ValueError(f"unknown calibration method {self.method!r}")
+        if self.class_weighting not in CLASS_WEIGHTINGS:
+            raise ValueError(f"class_weighting must be one of {CLASS_WEIGHTINGS}, got {self.class_weighting!r}")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
         if self.method == "isotonic" and (len(self.isotonic_x) < 1 or len(self.isotonic_x) != len(self.isotonic_y)):
@@ -73,6 +86,7 @@ class Calibration:
             "temperature": self.temperature,
             "isotonic_x": list(self.isotonic_x),
             "isotonic_y": list(self.isotonic_y),
+            "class_weighting": self.class_weighting,
         }
 
     @classmethod
@@ -82,30 +96,41 @@ class Calibration:
             temperature=float(data.get("temperature", 1.0)),
             isotonic_x=tuple(float(v) for v in data.get("isotonic_x", ())),
             isotonic_y=tuple(float(v) for v in data.get("isotonic_y", ())),
+            # Cards written before the field existed were fitted face by face.
+            class_weighting=data.get("class_weighting", "as_sampled"),
         )
 
 
+def class_weights(labels: np.ndarray) -> np.ndarray:
+    """Per-face weights giving each class half of the total: even prior odds."""
+    positives = labels.sum()
+    return np.where(labels == 1, 0.5 / positives, 0.5 / (labels.size - positives))
+
+
 def fit_temperature(margins, labels) -> Calibration:
-    """Temperature scaling: the T that minimises the log-loss of ``sigmoid(z / T)`` on held-out data."""
+    """Temperature scaling: the T minimising the class-weighted log-loss of ``sigmoid(z / T)`` on held-out data."""
     from scipy.optimize import minimize_scalar
 
     z, y = _as_scores_and_labels(margins, labels)
+    weights = class_weights(y)
 
     def log_loss(log_temperature: float) -> float:
         scaled = z / np.exp(log_temperature)
         # log(1 + exp(-s)) for positives and log(1 + exp(s)) for negatives, overflow-free.
-        return float(np.mean(np.logaddexp(0.0, -scaled) * y + np.logaddexp(0.0, scaled) * (1.0 - y)))
+        losses = np.logaddexp(0.0, -scaled) * y + np.logaddexp(0.0, scaled) * (1.0 - y)
+        return float(np.sum(weights * losses))
 
     result = minimize_scalar(log_loss, bounds=(-7.0, 7.0), method="bounded", options={"xatol": 1e-6})
     return Calibration(method="temperature", temperature=float(np.exp(result.x)))
 
 
 def fit_isotonic(margins, labels) -> Calibration:
-    """Isotonic regression of the label on the margin (scikit-learn), stored as its breakpoints."""
+    """Class-weighted isotonic regression of the label on the margin (scikit-learn), stored as its breakpoints."""
     from sklearn.isotonic import IsotonicRegression
 
     z, y = _as_scores_and_labels(margins, labels)
-    regression = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(z, y)
+    regression = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+    regression.fit(z, y, sample_weight=class_weights(y))
     return Calibration(
         method="isotonic",
         isotonic_x=tuple(float(v) for v in regression.X_thresholds_),

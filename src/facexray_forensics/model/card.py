@@ -39,6 +39,12 @@ def _value(value) -> str:
     return str(value)
 
 
+_WEIGHTING_TEXT = {
+    "equal": "blended and real faces weighted equally (the probability is for even prior odds)",
+    "as_sampled": "every face weighted alike (the calibration set's blended:real mix is built in as a prior)",
+}
+
+
 def render_markdown(card: ModelCard, card_sha256: str) -> str:
     """The model card as Markdown: identity, notes, calibration, bands, evaluation table and file hashes."""
     lines = [f"# Model card: {card.architecture}", "", f"Card SHA-256 (the model's identity in scans): `{card_sha256}`", ""]
@@ -54,7 +60,7 @@ def render_markdown(card: ModelCard, card_sha256: str) -> str:
     lines += [
         "## Calibration and bands",
         "",
-        f"Calibration: {card.calibration.method}.",
+        f"Calibration: {card.calibration.method}, {_WEIGHTING_TEXT[card.calibration.class_weighting]}.",
         "",
         "| band starts at | calibrated probability |",
         "|---|---|",
