@@ -3,6 +3,8 @@
 // vectorise across pixels and channels alike; the kernel's symmetry halves
 // the multiplications.
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 #include <stdexcept>
 #include <string>
 
@@ -89,6 +91,23 @@ void round_row(const float* __restrict source, std::uint8_t* __restrict target,
     for (std::ptrdiff_t i = 0; i < length; ++i) target[i] = saturate_u8(source[i]);
 }
 
+// True when every value of the row is +0 (all bits zero). Such rows blur to
+// +0 exactly, as does any row whose whole window is such rows (every product
+// and sum of the filter is then +0): the blur leaves them out, which spares
+// most of the work on a face mask's empty top and bottom.
+template <typename T>
+FXR_VECTOR_CLONES bool all_zero_bits(const T* row, std::ptrdiff_t length) {
+    using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint8_t>;
+    static_assert(sizeof(Bits) == sizeof(T));
+    Bits any = 0;
+    for (std::ptrdiff_t i = 0; i < length; ++i) {
+        Bits bits;
+        std::memcpy(&bits, row + i, sizeof bits);
+        any |= bits;
+    }
+    return any == 0;
+}
+
 template <typename T>
 void blur_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t width,
                 std::ptrdiff_t channels, const std::vector<float>& kernel_x,
@@ -101,6 +120,7 @@ void blur_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t
     std::vector<const float*> after(static_cast<std::size_t>(std::max(radius_x, radius_y)));
     std::vector<const float*> before(after.size());
     const Scratch<float> horizontal(static_cast<std::size_t>(height * row));
+    std::vector<char> zero_rows(static_cast<std::size_t>(height));
 
     std::vector<std::ptrdiff_t> columns(static_cast<std::size_t>(width + 2 * radius_x));
     for (std::ptrdiff_t x = 0; x < width + 2 * radius_x; ++x)
@@ -114,6 +134,11 @@ void blur_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t
     }
     for (std::ptrdiff_t y = 0; y < height; ++y) {
         const T* source = input + y * row;
+        zero_rows[y] = all_zero_bits(source, row);
+        if (zero_rows[y]) {
+            std::fill(horizontal.data() + y * row, horizontal.data() + (y + 1) * row, 0.0f);
+            continue;
+        }
         float* pad = padded.data();
         for (std::ptrdiff_t i = 0; i < row; ++i)
             pad[radius_x * channels + i] = static_cast<float>(source[i]);
@@ -131,12 +156,19 @@ void blur_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t
 
     // Vertical pass: the same sum down the rows of the horizontal result.
     for (std::ptrdiff_t y = 0; y < height; ++y) {
+        T* target = output + y * row;
+        bool zero_window = zero_rows[y];
+        for (int j = 1; j <= radius_y && zero_window; ++j)
+            zero_window = zero_rows[reflect_101(y + j, height)] && zero_rows[reflect_101(y - j, height)];
+        if (zero_window) {
+            std::fill(target, target + row, T(0));
+            continue;
+        }
         for (int j = 1; j <= radius_y; ++j) {
             after[j - 1] = horizontal.data() + reflect_101(y + j, height) * row;
             before[j - 1] = horizontal.data() + reflect_101(y - j, height) * row;
         }
         const float* middle = horizontal.data() + y * row;
-        T* target = output + y * row;
         if constexpr (std::is_same_v<T, std::uint8_t>) {
             symmetric_sum(middle, after.data(), before.data(), kernel_y.data(), radius_y,
                           accumulator.data(), row);

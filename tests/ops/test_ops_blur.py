@@ -73,3 +73,25 @@ def test_batch_blur_equals_a_loop_on_several_threads(rng):
     batch = ops.gaussian_blur(images, 7, 1.5)
     assert np.array_equal(batch, np.stack([ops.gaussian_blur(image, 7, 1.5) for image in images]))
     assert np.abs(batch[2] - cv2.GaussianBlur(images[2], (7, 7), 1.5)).max() <= 1e-4
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8])
+@pytest.mark.parametrize("kernel_size", [3, 11, 31])
+def test_rows_of_zeros_blur_like_opencv_and_to_exact_zeros(rng, dtype, kernel_size):
+    # All-zero rows are left out of the computation: check around them, in
+    # bands narrower and wider than the kernel, at both borders and beside -0.
+    image = (rng.random((90, 40, 3)) * (255 if dtype == np.uint8 else 1)).astype(dtype)
+    for band in (slice(0, 20), slice(30, 33), slice(45, 75), slice(85, 90)):
+        image[band] = 0
+    if dtype == np.float32:
+        image[40] = -0.0
+    ours = ops.gaussian_blur(image, kernel_size)
+    reference = cv2.GaussianBlur(image, (kernel_size, kernel_size), 0, borderType=cv2.BORDER_REFLECT_101)
+    tolerance = 1 if dtype == np.uint8 else 1e-5
+    assert np.abs(ours.astype(np.float64) - reference).max() <= tolerance
+    radius = kernel_size // 2
+    zero = np.all(image.reshape(90, -1) == 0, axis=1)
+    for row in range(90):
+        window = [min(max(row + k, -(row + k)), 2 * 89 - (row + k)) for k in range(-radius, radius + 1)]
+        if all(zero[w] and not np.signbit(image[w]).any() for w in window):
+            assert not ours[row].view(np.uint8 if dtype == np.uint8 else np.uint32).any()
