@@ -3,8 +3,6 @@
 // vectorise across pixels and channels alike; the kernel's symmetry halves
 // the multiplications.
 #include <cmath>
-#include <cstring>
-#include <type_traits>
 #include <stdexcept>
 #include <string>
 
@@ -91,23 +89,6 @@ void round_row(const float* __restrict source, std::uint8_t* __restrict target,
     for (std::ptrdiff_t i = 0; i < length; ++i) target[i] = saturate_u8(source[i]);
 }
 
-// True when every value of the row is +0 (all bits zero). Such rows blur to
-// +0 exactly, as does any row whose whole window is such rows (every product
-// and sum of the filter is then +0): the blur leaves them out, which spares
-// most of the work on a face mask's empty top and bottom.
-template <typename T>
-FXR_VECTOR_CLONES bool all_zero_bits(const T* row, std::ptrdiff_t length) {
-    using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint8_t>;
-    static_assert(sizeof(Bits) == sizeof(T));
-    Bits any = 0;
-    for (std::ptrdiff_t i = 0; i < length; ++i) {
-        Bits bits;
-        std::memcpy(&bits, row + i, sizeof bits);
-        any |= bits;
-    }
-    return any == 0;
-}
-
 template <typename T>
 void blur_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t width,
                 std::ptrdiff_t channels, const std::vector<float>& kernel_x,
@@ -120,6 +101,8 @@ void blur_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t
     std::vector<const float*> after(static_cast<std::size_t>(std::max(radius_x, radius_y)));
     std::vector<const float*> before(after.size());
     const Scratch<float> horizontal(static_cast<std::size_t>(height * row));
+    // Rows of +0 blur to +0 exactly, as do output rows whose whole window is
+    // such rows: neither is computed (a face mask's empty top and bottom).
     std::vector<char> zero_rows(static_cast<std::size_t>(height));
 
     std::vector<std::ptrdiff_t> columns(static_cast<std::size_t>(width + 2 * radius_x));

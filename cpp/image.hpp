@@ -107,6 +107,12 @@ inline std::ptrdiff_t reflect_101(std::ptrdiff_t index, std::ptrdiff_t length) {
 std::ptrdiff_t first_positive(const float* row, std::ptrdiff_t length);
 std::ptrdiff_t last_positive(const float* row, std::ptrdiff_t length);
 
+// True when every value of a row is +0 (all bits zero; float or uint8). The
+// blur and the warp give +0 exactly wherever all they read is +0 (every
+// product and sum is then +0), so they leave such stretches out.
+template <typename T>
+bool all_zero_bits(const T* row, std::ptrdiff_t length);
+
 // Written as selects rather than std::min/max so GCC vectorises loops using it.
 inline float clamp_unit(float value) {
     value = value > 0.0f ? value : 0.0f;

@@ -484,6 +484,13 @@ FXR_VECTOR_CLONES void warp_image(const T* input, T* output, std::ptrdiff_t heig
         store(&fill_value, fill);
         std::fill(output, output + height * width * channels, fill_value);
     }
+    // zero_rows_before[k]: how many of the input's rows [0, k) are all +0.
+    // Where every tap of a span lies in such rows its pixels are +0 exactly
+    // (each difference, product and sum is +0), so the span is not sampled.
+    std::vector<int> zero_rows_before(static_cast<std::size_t>(height + 1), 0);
+    for (std::ptrdiff_t y = 0; y < height; ++y)
+        zero_rows_before[y + 1] =
+            zero_rows_before[y] + all_zero_bits(input + y * width * channels, width * channels);
     for (const auto& triangle : triangles) {
         Point d[3], s[3];
         for (int k = 0; k < 3; ++k) {
@@ -563,6 +570,16 @@ FXR_VECTOR_CLONES void warp_image(const T* input, T* output, std::ptrdiff_t heig
             const bool interior = width >= 2 && height >= 2 && std::min(x_a, x_b) >= 0.0 &&
                                   std::max(x_a, x_b) < width - 1 && std::min(y_a, y_b) >= 0.0 &&
                                   std::max(y_a, y_b) < height - 1;
+            if (interior) {
+                // The rows the taps can touch, with room for the float rounding of y.
+                const auto top = static_cast<std::ptrdiff_t>(std::max(0.0, std::min(y_a, y_b) - 0.01));
+                const auto bottom = std::min<std::ptrdiff_t>(
+                    height - 1, static_cast<std::ptrdiff_t>(std::max(y_a, y_b) + 0.01) + 1);
+                if (zero_rows_before[bottom + 1] - zero_rows_before[top] == bottom - top + 1) {
+                    std::fill(target, target + length * channels, T(0));
+                    continue;
+                }
+            }
             if (interior && channels == 1) {
                 sample_span(input, target, length, span_x, span_y, step_x, step_y,
                             static_cast<int>(width), static_cast<int>(height));
