@@ -142,7 +142,8 @@ void blur_image(const T* input, T* output, std::ptrdiff_t height, std::ptrdiff_t
         T* target = output + y * row;
         bool zero_window = zero_rows[y];
         for (int j = 1; j <= radius_y && zero_window; ++j)
-            zero_window = zero_rows[reflect_101(y + j, height)] && zero_rows[reflect_101(y - j, height)];
+            zero_window =
+                zero_rows[reflect_101(y + j, height)] && zero_rows[reflect_101(y - j, height)];
         if (zero_window) {
             std::fill(target, target + row, T(0));
             continue;

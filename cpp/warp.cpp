@@ -350,15 +350,15 @@ inline void store(T* target, float value) {
         *target = value;
 }
 
-// Pixels [begin, length) of a span of one-channel output pixels whose taps
-// all lie inside the image: a straight loop the compiler vectorises with
-// (emulated) gathers. Rounding can push a coordinate a hair past the margin,
-// so the taps are clamped to stay inside.
+// A span of one-channel output pixels whose taps all lie inside the image:
+// a straight loop the compiler vectorises with (emulated) gathers. Rounding
+// can push a coordinate a hair past the margin, so the taps are clamped to
+// stay inside.
 template <typename T>
 FXR_VECTOR_CLONES void sample_span_single(const T* __restrict input, T* __restrict output,
-                                          int begin, int length, float x_start, float y_start,
-                                          float step_x, float step_y, int width, int height) {
-    for (int i = begin; i < length; ++i) {
+                                          int length, float x_start, float y_start, float step_x,
+                                          float step_y, int width, int height) {
+    for (int i = 0; i < length; ++i) {
         const float x = x_start + step_x * i, y = y_start + step_y * i;
         int x0 = static_cast<int>(x);
         x0 = x0 < 0 ? 0 : x0;
@@ -418,10 +418,12 @@ __attribute__((target("avx2"))) void sample_span_single_avx2(
         }
         for (int j = 0; j < end; j += 8) {
             const std::uint32_t* at = offsets + j;
+            // Pixels a and b of a row as [a left, a right, b left, b right].
             auto pairs = [&](int a, int b, const float* row) {
-                const __m128i left = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + at[a]));
-                const __m128i right = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(row + at[b]));
-                return _mm_castsi128_ps(_mm_unpacklo_epi64(left, right));
+                const auto* left = reinterpret_cast<const __m128i*>(row + at[a]);
+                const auto* right = reinterpret_cast<const __m128i*>(row + at[b]);
+                return _mm_castsi128_ps(
+                    _mm_unpacklo_epi64(_mm_loadl_epi64(left), _mm_loadl_epi64(right)));
             };
             const __m256 fx = _mm256_load_ps(weights_x + j), fy = _mm256_load_ps(weights_y + j);
             const __m256 top_a = _mm256_set_m128(pairs(4, 5, input), pairs(0, 1, input));
@@ -454,7 +456,7 @@ void sample_span(const float* input, float* output, int length, float x_start, f
         sample_span_single_avx2(input, output, length, x_start, y_start, step_x, step_y, width,
                                 height);
     else
-        sample_span_single(input, output, 0, length, x_start, y_start, step_x, step_y, width,
+        sample_span_single(input, output, length, x_start, y_start, step_x, step_y, width,
                            height);
 }
 #endif
@@ -463,7 +465,7 @@ void sample_span(const float* input, float* output, int length, float x_start, f
 template <typename T>
 void sample_span(const T* input, T* output, int length, float x_start, float y_start,
                  float step_x, float step_y, int width, int height) {
-    sample_span_single(input, output, 0, length, x_start, y_start, step_x, step_y, width, height);
+    sample_span_single(input, output, length, x_start, y_start, step_x, step_y, width, height);
 }
 
 // Channels is a compile-time count for the common 1- and 3-channel cases
@@ -572,7 +574,8 @@ FXR_VECTOR_CLONES void warp_image(const T* input, T* output, std::ptrdiff_t heig
                                   std::max(y_a, y_b) < height - 1;
             if (interior) {
                 // The rows the taps can touch, with room for the float rounding of y.
-                const auto top = static_cast<std::ptrdiff_t>(std::max(0.0, std::min(y_a, y_b) - 0.01));
+                const auto top =
+                    static_cast<std::ptrdiff_t>(std::max(0.0, std::min(y_a, y_b) - 0.01));
                 const auto bottom = std::min<std::ptrdiff_t>(
                     height - 1, static_cast<std::ptrdiff_t>(std::max(y_a, y_b) + 0.01) + 1);
                 if (zero_rows_before[bottom + 1] - zero_rows_before[top] == bottom - top + 1) {
