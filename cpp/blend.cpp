@@ -106,6 +106,16 @@ void soften_row_vertical(const float* __restrict above, const float* __restrict 
     }
 }
 
+// After blend_row found a value that is not finite: says which image holds
+// NaN or infinity (finite inputs can only have overflowed near the float
+// limit, which is let through as before).
+void require_finite_rows(const float* foreground, const float* background, std::ptrdiff_t length) {
+    if (!all_finite(foreground, length))
+        throw std::invalid_argument("foreground contains NaN or infinity");
+    if (!all_finite(background, length))
+        throw std::invalid_argument("background contains NaN or infinity");
+}
+
 // Adds the colour correction's share to length pixels of a blended row:
 // image += mask * (foreground * scale_less_one + offset), or, without a
 // foreground (the mean alone, scale 1), image += mask * offset.
@@ -131,10 +141,13 @@ void blend(const Batch<const float>& foreground, const Batch<const float>& backg
     parallel_for(foreground.count, [&](std::ptrdiff_t n) {
         const std::ptrdiff_t width = foreground.width, row = foreground.row_size();
         std::vector<float> weights(static_cast<std::size_t>(row));
-        for (std::ptrdiff_t y = 0; y < foreground.height; ++y)
-            blend_row(foreground.image(n) + y * row, background.image(n) + y * row,
-                      mask.image(n) + y * width, output.image(n) + y * row, width,
-                      foreground.channels, weights.data());
+        for (std::ptrdiff_t y = 0; y < foreground.height; ++y) {
+            const float* front = foreground.image(n) + y * row;
+            const float* back = background.image(n) + y * row;
+            if (!blend_row(front, back, mask.image(n) + y * width, output.image(n) + y * row,
+                           width, foreground.channels, weights.data()))
+                require_finite_rows(front, back, row);
+        }
     });
 }
 
@@ -180,13 +193,8 @@ void blend_with_xray(const Batch<const float>& foreground, const Batch<const flo
             float* soft = softened.image(n) + y * width;
             soften_row_vertical(above, centre, below, soft, xray.image(n) + y * width, width);
             if (!blend_row(front, back, soft, image.image(n) + y * row, width, channels,
-                           weights.data())) {
-                // Say which image; finite inputs can only overflow near the float limit.
-                if (!all_finite(front, row))
-                    throw std::invalid_argument("foreground contains NaN or infinity");
-                if (!all_finite(back, row))
-                    throw std::invalid_argument("background contains NaN or infinity");
-            }
+                           weights.data()))
+                require_finite_rows(front, back, row);
             if (statistics) statistics->add_row(front, back, source + y * width);
         }
         if (!statistics) return;

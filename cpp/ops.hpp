@@ -40,7 +40,8 @@ void colour_transfer(const Batch<const float>& foreground, const Batch<const flo
 // Which colour correction blend_with_xray applies to the foreground first.
 enum class Colour { none, mean, mean_std };
 
-// Eq. 1: output = mask * foreground + (1 - mask) * background.
+// Eq. 1: output = mask * foreground + (1 - mask) * background. Throws
+// std::invalid_argument when either image holds NaN or infinity.
 void blend(const Batch<const float>& foreground, const Batch<const float>& background,
            const Batch<const float>& mask, const Batch<float>& output);
 

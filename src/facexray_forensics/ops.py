@@ -314,8 +314,9 @@ def blend(foreground: np.ndarray, background: np.ndarray, mask: np.ndarray) -> n
     Returns:
         The blended image, float32, the foreground's shape.
     """
-    _require_image(foreground, "foreground", (np.float32,))
-    _require_image(background, "background", (np.float32,))
+    # NaN and infinity in the images are found by the kernel as it blends.
+    _require_image(foreground, "foreground", (np.float32,), check_finite=False)
+    _require_image(background, "background", (np.float32,), check_finite=False)
     _require_same_shape(foreground, background, "foreground and background")
     mask_batch = _require_mask(mask, foreground, "foreground")
     result = _core.blend(_as_batch(foreground), _as_batch(background), mask_batch)
