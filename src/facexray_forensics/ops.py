@@ -38,7 +38,6 @@ __all__ = [
     "warp_piecewise_affine",
 ]
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 # Masks may overshoot [0, 1] by float rounding after a blur; more than this
 # means a caller passed something else (a 0..255 mask, say).
 _MASK_SLACK = 1e-3
