@@ -33,15 +33,12 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
-VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
 LANDMARK_COUNT = 68
 _HEADER_BYTES = 128  # fixed .npy header size, so the shape can be rewritten in place
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: built by the scan's face path (faces.extract)
 
 
 def _npy_header(dtype: np.dtype, shape: tuple[int, ...]) -> bytes:
@@ -115,105 +112,59 @@ class FileResult:
     """What indexing one input file gave: faces (crop, landmarks, record) or a reason."""
 
     path: str
-    status: str  # "ok", "no_face", "unreadable", "unsupported", "failed"
+    status: str  # "ok", "no_face", or the scan's decoding outcomes: "unreadable", "unsupported", "too_large"
     reason: str = ""
     crops: list[np.ndarray] = field(default_factory=list, repr=False)
     landmarks: list[np.ndarray] = field(default_factory=list, repr=False)
     faces: list[dict] = field(default_factory=list)
 
 
-def _video_frames(path: Path, count: int) -> Iterator[tuple[int, np.ndarray]]:
-    """About ``count`` RGB frames spread evenly over a video, with their frame numbers."""
-    import av
-
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        total = stream.frames
-        if total and total > 0:
-            wanted = set(np.linspace(0, total - 1, count).round().astype(int).tolist())
-            step = None
-        else:
-            wanted, step = None, 30  # unknown length: every 30th frame
-        taken = 0
-        for number, frame in enumerate(container.decode(stream)):
-            if (wanted is not None and number in wanted) or (step and number % step == 0):
-                yield number, frame.to_ndarray(format="rgb24")
-                taken += 1
-                if taken >= count:
-                    return
-
-
-def _read_image(path: Path) -> np.ndarray:
-    import cv2
-
-    data = np.fromfile(str(path), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise ValueError("cannot be decoded as an image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 class _Indexer:
-    """Per-process worker: detects, keeps the largest face, aligns."""
+    """Per-process worker: the scan's own face path (:class:`FaceExtractor`), then the
+    largest face of each frame."""
 
     def __init__(self, root: Path, settings: dict) -> None:
-        from facexray_forensics.faces import FaceDetector
+        from facexray_forensics.evidence import DecodeLimits
+        from facexray_forensics.faces.extract import CropGeometry, DetectionSettings, FaceExtractor
 
         self.root = root
         self.settings = settings
-        self.detector = FaceDetector(
-            method=settings["detector"], upsample=settings["upsample"], max_side=settings["max_side"]
+        self.limits = DecodeLimits(video_frames=settings["video_frames"])
+        self.extractor = FaceExtractor(
+            DetectionSettings(detector=settings["detector"], upsample=settings["upsample"],
+                              max_side=settings["max_side"], min_face=settings["min_face"],
+                              min_confidence=settings["min_confidence"]),
+            CropGeometry(size=settings["size"], scale=settings["scale"]),
         )
 
     def __call__(self, relative: str) -> FileResult:
-        from facexray_forensics.faces import align_face
+        from facexray_forensics.evidence import DecodeError, FileSource
 
-        path = self.root / relative
-        suffix = path.suffix.lower()
-        is_video = suffix in VIDEO_SUFFIXES
-        if suffix not in IMAGE_SUFFIXES and not is_video:
-            return FileResult(relative, "unsupported", f"not an image or video suffix ({suffix or 'none'})")
-        source = source_of(Path(relative), is_video, self.settings["source_depth"])
-        try:
-            if is_video:
-                frames = list(_video_frames(path, self.settings["video_frames"]))
-                if not frames:
-                    raise ValueError("no decodable video frames")
-            else:
-                frames = [(0, _read_image(path))]
-        except Exception as error:  # any decoder failure is a recorded reason, not a crash
-            return FileResult(relative, "unreadable", f"{type(error).__name__}: {error}")
+        item = next(FileSource([self.root / relative]).items())
         result = FileResult(relative, "ok")
-        too_small = 0
-        for number, rgb in frames:
-            if min(rgb.shape[:2]) < 8:
-                continue
-            try:
-                faces = self.detector.detect(rgb)
-            except Exception as error:  # one odd frame is a recorded reason, not the end of the build
-                return FileResult(relative, "failed", f"detection: {type(error).__name__}: {error}")
-            big_enough = [
-                f for f in faces
-                if min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= self.settings["min_face"]
-            ]
-            too_small += len(faces) - len(big_enough)
-            if not big_enough:
-                continue
-            # The largest face: in identity folders (LFW) the subject, not a bystander.
-            face = max(big_enough, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-            aligned = align_face(rgb, face.landmarks, size=self.settings["size"])
-            result.crops.append(aligned.crop)
-            result.landmarks.append(aligned.landmarks)
-            result.faces.append({
-                "source": source,
-                "frame": number,
-                "box": [round(v, 2) for v in face.box],
-                "confidence": round(face.confidence, 4),
-            })
+        rejected = 0
+        try:
+            for frame in self.extractor.item_faces(item, self.limits):
+                rejected += frame.too_small + frame.below_confidence + frame.frame_too_small
+                if not frame.crops:
+                    continue
+                # The largest face: in identity folders (LFW) the subject, not a bystander.
+                crop = max(frame.crops, key=lambda c: c.area)
+                source = source_of(Path(relative), item.kind == "video", self.settings["source_depth"])
+                result.crops.append(crop.aligned.crop)
+                result.landmarks.append(crop.aligned.landmarks)
+                result.faces.append({
+                    "source": source,
+                    "frame": crop.frame_index,
+                    "box": [round(v, 2) for v in crop.detected.box],
+                    "confidence": round(crop.detected.confidence, 4),
+                })
+        except DecodeError as error:
+            return FileResult(relative, error.status.value, error.reason)
         if not result.faces:
             result.status = "no_face"
-            result.reason = (f"only faces smaller than {self.settings['min_face']} px" if too_small
-                             else "no face detected")
+            result.reason = (f"only faces smaller than {self.settings['min_face']} px or below confidence "
+                             f"{self.settings['min_confidence']:g}" if rejected else "no face detected")
         return result
 
 
@@ -251,8 +202,10 @@ def build_index(
     detector: str = "hog",
     upsample: int = 0,
     max_side: int = 640,
-    min_face: int = 40,
+    min_face: int = 64,
+    min_confidence: float = 0.1,
     size: int = 256,
+    scale: float = 1.3,
     source_depth: int = 2,
     video_frames: int = 8,
     workers: int = 1,
@@ -284,7 +237,8 @@ def build_index(
     out.mkdir(parents=True, exist_ok=True)
     settings = {
         "format": _FORMAT_VERSION, "detector": detector, "upsample": upsample, "max_side": max_side,
-        "min_face": min_face, "size": size, "source_depth": source_depth, "video_frames": video_frames,
+        "min_face": min_face, "min_confidence": min_confidence, "size": size, "scale": scale,
+        "source_depth": source_depth, "video_frames": video_frames,
         "faces_per_frame": 1,
     }
     settings_path = out / "settings.json"

@@ -20,10 +20,14 @@ def faces() -> None:
               help="dlib detector: HOG (fast) or the mmod CNN (slower, finds more).")
 @click.option("--upsample", type=click.IntRange(0, 3), default=0, show_default=True,
               help="Pyramid upsampling; each step halves the smallest face found (80 px at 0) and costs ~4x.")
-@click.option("--min-face", type=click.IntRange(8), default=40, show_default=True,
-              help="Ignore faces whose box is smaller than this many pixels.")
+@click.option("--min-face", type=click.IntRange(8), default=64, show_default=True,
+              help="Ignore faces whose box is smaller than this many pixels (the scan's default).")
+@click.option("--min-confidence", type=float, default=0.1, show_default=True,
+              help="Ignore detections with a smaller detector score (the scan's default).")
 @click.option("--size", type=click.IntRange(64, 1024), default=256, show_default=True,
-              help="Side of the aligned crops in pixels.")
+              help="Side of the aligned crops in pixels: the input size of the model to be trained.")
+@click.option("--scale", type=click.FloatRange(1.0, 3.0), default=1.3, show_default=True,
+              help="Side of the crop square relative to the landmarks' longer extent.")
 @click.option("--source-depth", type=click.IntRange(0), default=2, show_default=True,
               help="Files this many folders deep take their first folders as source id "
                    "(2: SET/PERSON/photo, e.g. lfw/NAME); shallower files and videos are their own source; "
@@ -35,10 +39,12 @@ def faces() -> None:
 @click.option("--neighbours", type=click.IntRange(1), default=100, show_default=True,
               help="Nearest faces of other sources kept per face.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def index(real_dir, index_dir, detector, upsample, min_face, size, source_depth, video_frames,
-          workers, neighbours, as_json) -> None:
+def index(real_dir, index_dir, detector, upsample, min_face, min_confidence, size, scale, source_depth,
+          video_frames, workers, neighbours, as_json) -> None:
     """Detect, align and index every real face in REAL_DIR (photos and videos) into INDEX_DIR.
 
+    Files go through the scan's own face path (decoder, EXIF orientation,
+    detector and alignment), so the crops are those a scan gives the model.
     One face per photo or sampled video frame (the largest) is kept. Run it
     again on the same folders to resume an interrupted build. Files that cannot
     be read or hold no face are listed with their reason in INDEX_DIR/manifest.json.
@@ -49,7 +55,8 @@ def index(real_dir, index_dir, detector, upsample, min_face, size, source_depth,
 
     try:
         summary = build_index(
-            real_dir, index_dir, detector=detector, upsample=upsample, min_face=min_face, size=size,
+            real_dir, index_dir, detector=detector, upsample=upsample, min_face=min_face,
+            min_confidence=min_confidence, size=size, scale=scale,
             source_depth=source_depth, video_frames=video_frames, workers=workers, neighbours=neighbours,
         )
     except ValueError as error:

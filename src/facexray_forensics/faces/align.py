@@ -44,8 +44,9 @@ def crop_box(landmarks: np.ndarray, scale: float = CROP_SCALE) -> tuple[float, f
     return float(centre[0]), float(centre[1]), side
 
 
-def align_face(image: np.ndarray, landmarks: np.ndarray, size: int = 256) -> AlignedFace:
-    """Cut the square face crop around ``landmarks`` from ``image`` (H×W×3 uint8).
+def align_face(image: np.ndarray, landmarks: np.ndarray, size: int = 256, scale: float = CROP_SCALE) -> AlignedFace:
+    """Cut the square face crop around ``landmarks`` from ``image`` (H×W×3 uint8):
+    ``size`` pixels a side, covering ``scale`` times the landmarks' longer extent.
 
     Returns an :class:`AlignedFace` whose landmarks are in crop pixels.
     """
@@ -59,7 +60,7 @@ def align_face(image: np.ndarray, landmarks: np.ndarray, size: int = 256) -> Ali
         raise ValueError(f"image must be H×W×3, got shape {image.shape}")
     if not isinstance(size, int) or size < 8:
         raise ValueError(f"size must be an int >= 8, got {size!r}")
-    centre_x, centre_y, side = crop_box(landmarks)
+    centre_x, centre_y, side = crop_box(landmarks, scale)
     scale = size / side
     # Centre-to-centre: frame pixel (centre_x, centre_y) lands on the crop's middle.
     matrix = np.array(

@@ -82,25 +82,25 @@ class FaceXrayPlugin(Plugin):
 
     def process_batch(self, items: list[Item], earlier: list[Mapping[str, Finding]]) -> list[Finding]:
         faces = [found["faces"].data.get("faces", []) for found in earlier]
-        crops = [aligned.crop for item_faces in faces for (_, _, _, aligned) in item_faces]
+        crops = [face.aligned.crop for item_faces in faces for face in item_faces]
         if crops:
             xrays, probabilities = self.predictor.predict(np.stack(crops))
         position = 0
         findings = []
         for item, item_faces in zip(items, faces):
             results = []
-            for frame_index, timestamp, detected, aligned in item_faces:
+            for face in item_faces:
                 probability = float(probabilities[position])
                 results.append(
                     FaceResult(
-                        box=tuple(float(value) for value in detected.box),
-                        landmarks=[(float(x), float(y)) for x, y in detected.landmarks],
+                        box=tuple(float(value) for value in face.detected.box),
+                        landmarks=[(float(x), float(y)) for x, y in face.detected.landmarks],
                         score=probability,
                         band=self.predictor.band(probability),
                         xray=xrays[position],
-                        frame_index=frame_index,
-                        timestamp=timestamp,
-                        matrix=aligned.matrix,
+                        frame_index=face.frame_index,
+                        timestamp=face.timestamp,
+                        matrix=face.aligned.matrix,
                     )
                 )
                 position += 1
