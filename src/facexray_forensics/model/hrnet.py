@@ -8,10 +8,14 @@ The classification-only parts of those checkpoints (``incre_modules``,
 ``downsamp_modules``, ``final_layer``, ``classifier``) are listed in
 :data:`CLASSIFICATION_ONLY_PREFIXES` and skipped when warm-starting.
 
-Layout for width C (18, 32 or 48): a stride-4 stem of two 3×3 convs, four
-bottlenecks (64 -> 256 channels), then stages of 1, 4 and 3 multi-resolution
-modules with 2, 3 and 4 branches of C, 2C, 4C and 8C channels, four basic
-blocks per branch, and full fusion between branches after every module.
+Every variant has a stride-4 stem of two 3×3 convs (64 channels), a stage 1
+of bottlenecks (``layer1``), then stages 2 to 4 of multi-resolution modules
+with 2, 3 and 4 branches of basic blocks and full fusion between branches
+after every module; :class:`HRNetConfig` holds what varies. The paper's
+HRNetV2-W{18,32,48} (width C) use four 64-plane bottlenecks and stages of 1, 4
+and 3 modules with four blocks per branch and C, 2C, 4C, 8C channels. timm's
+``hrnet_w18_small`` and ``hrnet_w18_small_v2`` (HRNet-W18-Small-v1 and -v2)
+are shallower and, for v1, narrower; see :data:`CONFIGS`.
 """
 
 from __future__ import annotations
@@ -25,13 +29,78 @@ from torch import nn
 #: Key prefixes of the ImageNet checkpoints that belong to their classifier only.
 CLASSIFICATION_ONLY_PREFIXES = ("incre_modules.", "downsamp_modules.", "final_layer.", "classifier.")
 
-#: Widths of the variants, by registry name.
+#: Widths of the full-size variants, by registry name.
 WIDTHS = {"hrnet_w18": 18, "hrnet_w32": 32, "hrnet_w48": 48}
 
 _STEM_CHANNELS = 64
-_BLOCKS_PER_BRANCH = 4
-# (number of modules, number of branches) for stages 2, 3 and 4.
-_STAGES = ((1, 2), (4, 3), (3, 4))
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """One of stages 2 to 4: how many modules, and per branch its basic blocks and channels."""
+
+    modules: int
+    blocks: tuple[int, ...]
+    channels: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class HRNetConfig:
+    """What varies between HRNet variants: the bottlenecks of stage 1 and stages 2, 3 and 4."""
+
+    stage1_blocks: int
+    stage1_planes: int
+    stages: tuple[StageConfig, StageConfig, StageConfig]
+
+    def __post_init__(self) -> None:
+        # The forward pass and feature_info rely on one new branch per stage, four branches in the end.
+        if len(self.stages) != 3:
+            raise ValueError(f"expected stages 2, 3 and 4, got {len(self.stages)} stages")
+        for branches, stage in enumerate(self.stages, start=2):
+            if not len(stage.blocks) == len(stage.channels) == branches:
+                raise ValueError(f"stage {branches} needs {branches} branches, got {stage}")
+            if min(stage.modules, *stage.blocks, *stage.channels) <= 0:
+                raise ValueError(f"stage {branches} has a non-positive size: {stage}")
+        if min(self.stage1_blocks, self.stage1_planes) <= 0:
+            raise ValueError("stage 1 needs a positive number of blocks and planes")
+
+
+def full_config(width: int) -> HRNetConfig:
+    """The paper's HRNetV2-W``width``."""
+    if width <= 0:
+        raise ValueError(f"width must be positive, got {width}")
+    return HRNetConfig(
+        stage1_blocks=4,
+        stage1_planes=64,
+        stages=tuple(
+            StageConfig(modules, (4,) * branches, tuple(width * 2**branch for branch in range(branches)))
+            for modules, branches in ((1, 2), (4, 3), (3, 4))
+        ),
+    )
+
+
+#: Every HRNet the registry builds, by registry name (the small ones as in timm's ``cfg_cls``).
+CONFIGS: dict[str, HRNetConfig] = {
+    **{name: full_config(width) for name, width in WIDTHS.items()},
+    "hrnet_w18_small": HRNetConfig(
+        stage1_blocks=1,
+        stage1_planes=32,
+        stages=(
+            StageConfig(1, (2, 2), (16, 32)),
+            StageConfig(1, (2, 2, 2), (16, 32, 64)),
+            StageConfig(1, (2, 2, 2, 2), (16, 32, 64, 128)),
+        ),
+    ),
+    "hrnet_w18_small_v2": HRNetConfig(
+        stage1_blocks=2,
+        stage1_planes=64,
+        stages=(
+            StageConfig(1, (2, 2), (18, 36)),
+            StageConfig(3, (2, 2, 2), (18, 36, 72)),
+            StageConfig(2, (2, 2, 2, 2), (18, 36, 72, 144)),
+        ),
+    ),
+}
 
 
 def _conv_bn(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> list[nn.Module]:
@@ -84,10 +153,10 @@ class MultiResolutionModule(nn.Module):
     one through a chain of stride-2 3×3 convs (ReLU between, none after the last).
     """
 
-    def __init__(self, channels: list[int]) -> None:
+    def __init__(self, blocks: tuple[int, ...], channels: tuple[int, ...]) -> None:
         super().__init__()
         self.branches = nn.ModuleList(
-            nn.Sequential(*(BasicBlock(width) for _ in range(_BLOCKS_PER_BRANCH))) for width in channels
+            nn.Sequential(*(BasicBlock(width) for _ in range(count))) for count, width in zip(blocks, channels)
         )
         self.fuse_layers = nn.ModuleList()
         for target, target_width in enumerate(channels):
@@ -124,7 +193,7 @@ class MultiResolutionModule(nn.Module):
         return fused
 
 
-def _transition(previous: list[int], current: list[int]) -> nn.ModuleList:
+def _transition(previous: tuple[int, ...], current: tuple[int, ...]) -> nn.ModuleList:
     """Adapt the branches of one stage to the next, adding one new stride-2 branch."""
     layers = nn.ModuleList()
     for index, width in enumerate(current):
@@ -158,27 +227,28 @@ class FeatureInfo:
 class HRNet(nn.Module):
     """HRNetV2 features: ``forward(x)`` returns the four stage-4 maps at strides 4, 8, 16 and 32.
 
-    ``x`` is N×3×H×W, already normalised. ``feature_info.channels()`` is
-    ``[C, 2C, 4C, 8C]``.
+    ``config`` is an :class:`HRNetConfig` (see :data:`CONFIGS`) or, as before,
+    the width C of the paper's HRNetV2-W{C}. ``x`` is N×3×H×W, already
+    normalised. ``feature_info.channels()`` is the stage-4 branch channels
+    (``[C, 2C, 4C, 8C]`` for the full-size variants); ``width`` is the first of them.
     """
 
-    def __init__(self, width: int = 18) -> None:
+    # Checkpoint keys that the warm start reports as ignored rather than unexpected.
+    classification_only_prefixes = CLASSIFICATION_ONLY_PREFIXES
+
+    def __init__(self, config: HRNetConfig | int = 18) -> None:
         super().__init__()
-        if width <= 0:
-            raise ValueError(f"width must be positive, got {width}")
-        self.width = width
+        self.config = full_config(config) if isinstance(config, int) else config
+        self.width = self.config.stages[0].channels[0]
         self.conv1, self.bn1 = _conv_bn(3, _STEM_CHANNELS, 3, stride=2)
         self.conv2, self.bn2 = _conv_bn(_STEM_CHANNELS, _STEM_CHANNELS, 3, stride=2)
-        self.layer1 = nn.Sequential(
-            Bottleneck(_STEM_CHANNELS, _STEM_CHANNELS),
-            *(Bottleneck(_STEM_CHANNELS * Bottleneck.expansion, _STEM_CHANNELS) for _ in range(_BLOCKS_PER_BRANCH - 1)),
-        )
-        previous = [_STEM_CHANNELS * Bottleneck.expansion]
-        for number, (modules, branches) in enumerate(_STAGES, start=2):
-            current = [width * 2**branch for branch in range(branches)]
-            setattr(self, f"transition{number - 1}", _transition(previous, current))
-            setattr(self, f"stage{number}", nn.Sequential(*(MultiResolutionModule(current) for _ in range(modules))))
-            previous = current
+        self.layer1 = self._stage1(self.config.stage1_blocks, self.config.stage1_planes)
+        previous = (self.config.stage1_planes * Bottleneck.expansion,)
+        for number, stage in enumerate(self.config.stages, start=2):
+            setattr(self, f"transition{number - 1}", _transition(previous, stage.channels))
+            modules = (MultiResolutionModule(stage.blocks, stage.channels) for _ in range(stage.modules))
+            setattr(self, f"stage{number}", nn.Sequential(*modules))
+            previous = stage.channels
         self.feature_info = FeatureInfo(
             tuple(
                 {"num_chs": channels, "reduction": 4 * 2**index, "module": f"stage4.{index}"}
@@ -186,6 +256,14 @@ class HRNet(nn.Module):
             )
         )
         self._initialise()
+
+    @staticmethod
+    def _stage1(blocks: int, planes: int) -> nn.Sequential:
+        out_channels = planes * Bottleneck.expansion
+        return nn.Sequential(
+            Bottleneck(_STEM_CHANNELS, planes),
+            *(Bottleneck(out_channels, planes) for _ in range(blocks - 1)),
+        )
 
     def _initialise(self) -> None:
         for module in self.modules():
