@@ -65,3 +65,23 @@ def test_bad_input_raises(model):
         model(torch.zeros(1, 3, 64, 64, dtype=torch.uint8))
     with pytest.raises(ValueError, match="at least 32"):
         model(torch.rand(1, 3, 16, 16))
+
+
+def test_log_pool_head_is_fc_on_log_mean_and_log_brightest_percent():
+    torch.manual_seed(1)
+    network = create("hrnet_w18_small", class_head="log_pool").eval()
+    with torch.no_grad():
+        network.class_head.weight.normal_()
+        xray = torch.rand(3, 1, 40, 40) ** 4  # mostly dark, a few bright pixels, like a boundary
+        logits = network.classify(xray)
+    flat = xray.double().numpy().reshape(3, -1)
+    brightest = np.sort(flat, axis=1)[:, -16:].mean(axis=1)  # 1 % of 1600 pixels
+    features = np.log(np.maximum(np.stack([flat.mean(axis=1), brightest], axis=1), 1e-4))
+    weight = network.class_head.weight.detach().double().numpy()
+    bias = network.class_head.bias.detach().double().numpy()
+    np.testing.assert_allclose(logits.double().numpy(), features @ weight.T + bias, rtol=1e-5, atol=1e-5)
+
+
+def test_unknown_class_head_is_refused():
+    with pytest.raises(ValueError, match="class_head"):
+        create("hrnet_w18_small", class_head="max")

@@ -9,8 +9,9 @@ from facexray_forensics.model import create, list_models
 from facexray_forensics.model.hrnet import CLASSIFICATION_ONLY_PREFIXES
 
 
-def test_registry_lists_the_three_widths():
-    assert list_models() == ["hrnet_w18", "hrnet_w32", "hrnet_w48"]
+def test_registry_lists_the_paper_family_and_the_cpu_members():
+    assert list_models() == ["hrnet_w18", "hrnet_w18_small", "hrnet_w18_small_v2", "hrnet_w32", "hrnet_w48",
+                             "mobilenetv2_100"]
     with pytest.raises(ValueError, match="unknown model"):
         create("resnet50")
 

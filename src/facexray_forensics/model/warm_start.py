@@ -1,4 +1,4 @@
-"""Warm-start the backbone from a local ImageNet HRNet checkpoint, without pickle."""
+"""Warm-start a backbone from a local ImageNet checkpoint (HRNet or MobileNetV2 layout), without pickle."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-
-from facexray_forensics.model.hrnet import CLASSIFICATION_ONLY_PREFIXES, HRNet
+from torch import nn
 
 # Wrappers that training scripts put around a state dict, and prefixes they put on its keys.
 _WRAPPER_KEYS = ("state_dict", "model", "model_state_dict")
@@ -61,10 +60,14 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return cleaned
 
 
-def load_backbone(backbone: HRNet, path: str | Path) -> InitReport:
-    """Copy matching tensors from ``path`` into ``backbone``; shape mismatches raise ValueError."""
+def load_backbone(backbone: nn.Module, path: str | Path) -> InitReport:
+    """Copy matching tensors from ``path`` into ``backbone``; shape mismatches raise ValueError.
+
+    Keys under the backbone's ``classification_only_prefixes`` (the ImageNet
+    classifier's own layers) are listed as ignored, not as unexpected.
+    """
     state = read_state_dict(path)
-    ignored = tuple(sorted(k for k in state if k.startswith(CLASSIFICATION_ONLY_PREFIXES)))
+    ignored = tuple(sorted(k for k in state if k.startswith(tuple(backbone.classification_only_prefixes))))
     wanted = backbone.state_dict()
     usable = {}
     for key, value in state.items():
@@ -72,7 +75,7 @@ def load_backbone(backbone: HRNet, path: str | Path) -> InitReport:
             if tuple(value.shape) != tuple(wanted[key].shape):
                 raise ValueError(
                     f"{path}: {key} has shape {tuple(value.shape)}, the backbone needs {tuple(wanted[key].shape)} "
-                    f"(is the checkpoint for width {backbone.width}?)"
+                    "(is the checkpoint for this architecture?)"
                 )
             usable[key] = value
     result = backbone.load_state_dict(usable, strict=False)
