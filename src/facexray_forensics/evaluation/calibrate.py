@@ -30,14 +30,29 @@ def export_model(checkpoint: str | Path, directory: str | Path, calibration_set:
     from facexray_forensics.model.calibration import calibrate
     from facexray_forensics.train.checkpoint import load_checkpoint, model_from_checkpoint
 
+    from facexray_forensics.faces.extract import CropGeometry
+
     payload = load_checkpoint(checkpoint)
-    architecture = payload["config"]["model"]["name"]
+    config = payload["config"]
     model = model_from_checkpoint(checkpoint)
-    predictor = Predictor(LoadedModel(model, ModelCard(architecture), "unsaved", Path(checkpoint).parent), device)
+    card = ModelCard(
+        architecture=model.architecture,
+        class_head=model.class_head_kind,
+        geometry=CropGeometry(size=config["data"]["image_size"], scale=config["data"].get("crop_scale", 1.3)),
+    )
+    predictor = Predictor(LoadedModel(model, card, "unsaved", Path(checkpoint).parent), device)
     margins, labels = held_out_margins(predictor, calibration_set)
-    calibration, thresholds = calibrate(margins, labels, method)
-    card_notes = dict(notes or {})
-    card_notes.setdefault("training", {})["steps"] = int(payload["step"])
-    card_notes["calibration_set"] = {"blended": int(labels.sum()), "real": int((labels == 0).sum()), "method": method}
-    return save_weights(model.cpu(), directory, ModelCard(architecture, calibration, thresholds, notes=card_notes))
+    card.calibration, card.thresholds = calibrate(margins, labels, method)
+    card.notes = dict(notes or {})
+    training = card.notes.setdefault("training", {})
+    # Cumulative over every chunk: a chunk that continued from shipped weights adds to their count.
+    prior = payload.get("prior_training") or {}
+    training["steps_this_chunk"] = int(payload["step"])
+    chunk_samples = int(payload["step"]) * config["run"]["batch_size"] * int(payload["world_size"])
+    training["samples_seen"] = int(prior.get("samples_seen", 0)) + chunk_samples
+    training["train_seconds"] = round(float(prior.get("train_seconds", 0.0)) + float(payload.get("train_seconds", 0.0)), 1)
+    if prior.get("continued_from"):
+        training["continued_from_card_sha256"] = prior["continued_from"]
+    card.notes["calibration_set"] = {"blended": int(labels.sum()), "real": int((labels == 0).sum()), "method": method}
+    return save_weights(model.cpu(), directory, card)
 

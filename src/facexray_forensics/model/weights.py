@@ -11,6 +11,7 @@ inside the package; :func:`default_model_dir` returns it once it holds a card.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from facexray_forensics.faces.extract import CropGeometry
 from facexray_forensics.model.calibration import BandThresholds, Calibration
 from facexray_forensics.model.facexray import FaceXray
 
@@ -25,7 +27,9 @@ CARD_NAME = "model_card.json"
 MAX_SHARD_BYTES = 16 * 1024 * 1024
 # Room for each shard's JSON header inside the 16 MiB limit.
 _HEADER_ALLOWANCE = 256 * 1024
-CARD_FORMAT = 1
+# 2 added the input geometry and the class head; a format-1 card is read as 256-pixel crops, "gap" head.
+CARD_FORMAT = 2
+_READABLE_FORMATS = (1, 2)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -39,13 +43,16 @@ def file_sha256(path: str | Path) -> str:
 
 @dataclass
 class ModelCard:
-    """What a weights directory declares: architecture, calibration, bands, file hashes and free notes.
+    """What a weights directory declares: architecture and class head, the input
+    geometry the faces stage must produce, calibration, bands, file hashes and free notes.
 
     ``notes`` carries the human-facing parts (training data and its limits,
     steps, time, the evaluation table); the loader does not interpret them.
     """
 
     architecture: str
+    class_head: str = "gap"
+    geometry: CropGeometry = field(default_factory=CropGeometry)
     calibration: Calibration = field(default_factory=Calibration)
     thresholds: BandThresholds = field(default_factory=lambda: BandThresholds(0.5, 0.8, 0.95))
     files: dict[str, str] = field(default_factory=dict)
@@ -55,6 +62,8 @@ class ModelCard:
         return {
             "format": CARD_FORMAT,
             "architecture": self.architecture,
+            "class_head": self.class_head,
+            "geometry": self.geometry.to_dict(),
             "calibration": self.calibration.to_dict(),
             "thresholds": self.thresholds.to_dict(),
             "files": dict(sorted(self.files.items())),
@@ -63,10 +72,12 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelCard:
-        if data.get("format") != CARD_FORMAT:
-            raise ValueError(f"unsupported model card format {data.get('format')!r} (expected {CARD_FORMAT})")
+        if data.get("format") not in _READABLE_FORMATS:
+            raise ValueError(f"unsupported model card format {data.get('format')!r} (expected one of {_READABLE_FORMATS})")
         return cls(
             architecture=data["architecture"],
+            class_head=data.get("class_head", "gap"),
+            geometry=CropGeometry.from_dict(data["geometry"]) if "geometry" in data else CropGeometry(),
             calibration=Calibration.from_dict(data["calibration"]),
             thresholds=BandThresholds.from_dict(data["thresholds"]),
             files=dict(data["files"]),
@@ -106,10 +117,9 @@ def save_weights(model: FaceXray, directory: str | Path, card: ModelCard) -> Mod
     """
     from safetensors.torch import save_file
 
-    from facexray_forensics.model.hrnet import WIDTHS
-
-    if WIDTHS.get(card.architecture) != model.width:
-        raise ValueError(f"card names {card.architecture!r} but the model has width {model.width}")
+    if (card.architecture, card.class_head) != (model.architecture, model.class_head_kind):
+        raise ValueError(f"card names {card.architecture!r} with class head {card.class_head!r}, "
+                         f"but the model is {model.architecture!r} with {model.class_head_kind!r}")
     directory = Path(directory)
     if (directory / CARD_NAME).exists():
         raise ValueError(f"{directory} already holds a model card; write to an empty directory")
@@ -121,7 +131,7 @@ def save_weights(model: FaceXray, directory: str | Path, card: ModelCard) -> Mod
         name = f"model-{number:05d}-of-{len(shards):05d}.safetensors"
         save_file(shard, str(directory / name), metadata={"architecture": card.architecture})
         files[name] = file_sha256(directory / name)
-    written = ModelCard(card.architecture, card.calibration, card.thresholds, files, card.notes)
+    written = dataclasses.replace(card, files=files)
     (directory / CARD_NAME).write_text(json.dumps(written.to_dict(), indent=2) + "\n")
     return written
 
@@ -136,14 +146,8 @@ def load_weights(directory: str | Path, device: str | torch.device = "cpu") -> L
     from facexray_forensics.model.registry import create
 
     directory = Path(directory)
+    card, card_bytes = _read_card(directory)
     card_path = directory / CARD_NAME
-    if not card_path.is_file():
-        raise ValueError(f"{directory} holds no {CARD_NAME}; is it a weights directory?")
-    card_bytes = card_path.read_bytes()
-    try:
-        card = ModelCard.from_dict(json.loads(card_bytes))
-    except (KeyError, TypeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{card_path} is not a valid model card: {error}") from error
     if not card.files:
         raise ValueError(f"{card_path} lists no weights files")
     state: dict[str, torch.Tensor] = {}
@@ -155,10 +159,27 @@ def load_weights(directory: str | Path, device: str | torch.device = "cpu") -> L
         if actual != expected:
             raise ValueError(f"SHA-256 mismatch for {path}: card says {expected}, file has {actual}")
         state.update(load_file(str(path)))
-    model = create(card.architecture)
+    model = create(card.architecture, class_head=card.class_head)
     model.load_state_dict(state, strict=True)
     model.to(device).eval()
     return LoadedModel(model, card, hashlib.sha256(card_bytes).hexdigest(), directory)
+
+
+def _read_card(directory: Path) -> tuple[ModelCard, bytes]:
+    card_path = directory / CARD_NAME
+    if not card_path.is_file():
+        raise ValueError(f"{directory} holds no {CARD_NAME}; is it a weights directory?")
+    card_bytes = card_path.read_bytes()
+    try:
+        return ModelCard.from_dict(json.loads(card_bytes)), card_bytes
+    except (KeyError, TypeError, ValueError) as error:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{card_path} is not a valid model card: {error}") from error
+
+
+def read_card(directory: str | Path) -> ModelCard:
+    """The card of a weights directory, without loading (or verifying) the weights:
+    for what must be known before the model loads, such as the input geometry."""
+    return _read_card(Path(directory))[0]
 
 
 def default_model_dir() -> Path | None:

@@ -84,6 +84,7 @@ def model_from_checkpoint(path: str | Path):
     from facexray_forensics.model.registry import create
 
     payload = load_checkpoint(path)
-    model = create(payload["config"]["model"]["name"])
+    settings = payload["config"]["model"]
+    model = create(settings["name"], class_head=settings.get("class_head", "gap"))
     model.load_state_dict(payload["model"], strict=True)
     return model.eval()
