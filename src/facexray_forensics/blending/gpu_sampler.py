@@ -229,7 +229,7 @@ class GpuBlendSampler:
             offsets = noise * (scale * size)[:, None, None]
         else:
             offsets = torch.zeros(batch_size, *self.grid.shape, device=device)
-        low, high = config.blur_kernel
+        low, high = config.blur_kernel_for(size)
         blur_kernel = 2 * integers(low // 2, high // 2 + 1) + 1
         modes = torch.tensor([mode == "mean_std" for mode in config.colour_modes], device=device)
         match_std = modes[integers(0, len(config.colour_modes))]
@@ -287,7 +287,7 @@ class GpuBlendSampler:
                 triangles=triangles, validate=False,
             )
         mask = ops_cuda.gaussian_blur_per_sample(
-            mask, draws.blur_kernel, max_size=config.blur_kernel[1], validate=False
+            mask, draws.blur_kernel, max_size=config.blur_kernel_for(mask.shape[-1])[1], validate=False
         )
         mask = mask * draws.label.to(mask.dtype)[:, None, None, None]
         if config.colour_correction:

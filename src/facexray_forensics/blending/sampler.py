@@ -56,7 +56,8 @@ class SamplerConfig:
     # Standard deviation of each grid point's offset, as a fraction of the side, drawn per sample.
     deform_scale: tuple[float, float] = (0.01, 0.05)
     grid: int = 4
-    blur_kernel: tuple[int, int] = (5, 31)  # odd sizes, inclusive
+    # Odd sizes, inclusive, for a 256-pixel crop; other crop sizes scale them (blur_kernel_for).
+    blur_kernel: tuple[int, int] = (5, 31)
     colour_correction: bool = True
     colour_modes: tuple[str, ...] = COLOUR_MODES
     augment: bool = True
@@ -95,6 +96,12 @@ class SamplerConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def blur_kernel_for(self, size: int) -> tuple[int, int]:
+        """The blur kernel range for ``size``-pixel crops: :attr:`blur_kernel` scaled from 256,
+        kept odd, so the boundary's softness relative to the face does not depend on the crop size."""
+        low, high = (max(1, 2 * round(k * size / 512.0 - 0.5) + 1) for k in self.blur_kernel)
+        return low, max(low, high)
 
 
 @dataclass
@@ -280,7 +287,7 @@ class BlendSampler:
                 params["deform_scale"] = round(float(scale), 5)
                 params["grid_offsets"] = np.round(offsets.astype(np.float64), 3).tolist()
             with timer.stage("blur"):
-                low, high = config.blur_kernel
+                low, high = config.blur_kernel_for(size)
                 kernel = int(2 * rng.integers(low // 2, high // 2 + 1) + 1)
                 mask = ops.gaussian_blur(mask, kernel)
             params["blur_kernel"] = kernel
