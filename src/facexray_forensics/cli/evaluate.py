@@ -2,6 +2,20 @@
 
 import click
 
+_ALL_DEGRADATIONS = "none,jpeg60,jpeg75,jpeg90,h264crf23,h264crf30,downup"  # the keys of evaluation.sets.DEGRADATIONS
+
+
+def _degradation_names(ctx, param, value: str) -> tuple[str, ...]:
+    from facexray_forensics.evaluation.sets import DEGRADATIONS
+
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = [name for name in names if name not in DEGRADATIONS]
+    if unknown:
+        raise click.BadParameter(f"unknown {','.join(unknown)}; choose from {','.join(DEGRADATIONS)}")
+    if not names:
+        raise click.BadParameter("name at least one degradation")
+    return names
+
 
 @click.command("evaluate")
 @click.argument("evaluation_set", type=click.Path(exists=True, file_okay=False))
@@ -14,12 +28,17 @@ import click
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
 @click.option("--batch-size", default=32, show_default=True, help="Crops per forward pass.")
 @click.option("--pixel-stride", default=4, show_default=True, help="Use every Nth row and column for the pixel AUC.")
-def evaluate_command(evaluation_set, model_dir, split_file, out_dir, device, batch_size, pixel_stride) -> None:
+@click.option("--degradations", default=_ALL_DEGRADATIONS, show_default=True, callback=_degradation_names,
+              help="Comma-separated degradations of blended and real faces alike, one row per blend method each.")
+def evaluate_command(evaluation_set, model_dir, split_file, out_dir, device, batch_size, pixel_stride,
+                     degradations) -> None:
     """Evaluate a model on the held-out EVALUATION_SET directory (blend pairs, masks and real faces).
 
-    Reports, for alpha-blended BI and Poisson-blended faces against real ones,
-    AUC, AP, EER and TPR at 1% FPR, and the X-ray's pixel AUC and IoU at 0.5,
-    laid out like the paper's Table 7, as JSON and Markdown.
+    Reports, for alpha-blended BI, Poisson-blended and Laplacian-blended faces
+    against real ones, each undegraded and after each of --degradations (JPEG
+    quality 60/75/90, H.264 CRF 23/30, down-up scaling ×0.5, applied to the
+    real faces too), AUC, AP, EER and TPR at 1% FPR, and the X-ray's pixel AUC
+    and IoU at 0.5, laid out like the paper's Table 7, as JSON and Markdown.
 
     Example: fxr-forensic evaluate data/eval --model weights/ --split training/splits/shared_data.json --out out/eval
     """
@@ -36,7 +55,7 @@ def evaluate_command(evaluation_set, model_dir, split_file, out_dir, device, bat
         predictor = Predictor(load_weights(directory, device), device, batch_size)
     except (ValueError, TypeError) as error:
         raise click.UsageError(str(error)) from error
-    report = evaluate(predictor, item, pixel_stride=pixel_stride)
+    report = evaluate(predictor, item, pixel_stride=pixel_stride, degradations=degradations)
     json_path, markdown_path = write_report(report, out_dir)
     click.echo(markdown_path.read_text())
     click.echo(f"wrote {json_path} and {markdown_path}")

@@ -1,4 +1,4 @@
-"""Held-out evaluation material: blend pairs and real faces on disk, and the three test sets made from them.
+"""Held-out evaluation material: blend pairs and real faces on disk, the test sets made from them, and their degradations.
 
 An evaluation-set directory holds
 
@@ -12,16 +12,26 @@ An evaluation-set directory holds
 - ``manifest.json``: the source ids of every pair and real face, so the
   evaluation can prove they are all held out.
 
-From one such directory come three test sets (paper §5, Table 7 layout):
+From one such directory come four test sets (paper §5, Table 7 layout):
 alpha-blended BI (the sampler's blends, X-ray by Eq. 2 of M), Poisson-blended
 (``cv2.seamlessClone`` of the same pairs through the same masks, binarised at
-0.5) and the real faces (X-ray all zero).
+0.5), Laplacian-blended (Burt–Adelson multiband blend of the same pairs
+through M, X-ray by Eq. 2 of M) and the real faces (X-ray all zero).
+
+Evidence is rarely a pristine crop, so each set can also be degraded
+(:data:`DEGRADATIONS`): JPEG re-encoding at quality 60, 75 or 90, H.264 at
+CRF 23 or 30 (the crops as frames of one video), or downscaling by half and
+back. A degradation changes the pixels only; the true X-rays stay those of
+the blend.
 """
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +39,8 @@ import numpy as np
 SET_FORMAT = 1
 ALPHA = "alpha-blended BI"
 POISSON = "Poisson-blended"
+LAPLACIAN = "Laplacian-blended"
+BLENDS = (ALPHA, POISSON, LAPLACIAN)  # the blended test sets, in report order
 REAL = "real"
 
 
@@ -176,3 +188,147 @@ def poisson_blended(item: EvaluationSet) -> tuple[np.ndarray, np.ndarray]:
         )
     softened = ops.soften_mask(binary.astype(np.float32)[..., None])
     return images, np.asarray(ops.face_xray(softened), dtype=np.float32)[..., 0]
+
+
+def laplacian_levels(height: int, width: int, smallest: int = 8, most: int = 5) -> int:
+    """Pyramid levels (the full-size image counts as one) until the smaller side is at most ``smallest`` px."""
+    levels, side = 1, min(height, width)
+    while side > smallest and levels < most:
+        side = (side + 1) // 2  # cv2.pyrDown's output size
+        levels += 1
+    return levels
+
+
+def _gaussian_pyramid(image: np.ndarray, levels: int) -> list[np.ndarray]:
+    import cv2
+
+    pyramid = [image]
+    for _ in range(levels - 1):
+        pyramid.append(cv2.pyrDown(pyramid[-1]))
+    return pyramid
+
+
+def _expand(image: np.ndarray, like: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.pyrUp(image, dstsize=(like.shape[1], like.shape[0]))
+
+
+def _laplacian_pyramid(image: np.ndarray, levels: int) -> list[np.ndarray]:
+    gaussian = _gaussian_pyramid(image, levels)
+    bands = [fine - _expand(coarse, fine) for fine, coarse in zip(gaussian[:-1], gaussian[1:])]
+    return bands + [gaussian[-1]]  # the coarsest level keeps its low-pass image
+
+
+def laplacian_blend(foreground: np.ndarray, background: np.ndarray, mask: np.ndarray, levels: int) -> np.ndarray:
+    """Burt–Adelson multiband blend of one H×W×3 uint8 pair through an H×W mask in [0, 1] (1 = foreground).
+
+    Each Laplacian band of the two images is mixed by the mask's Gaussian
+    pyramid at that level, so coarse bands cross over a wide seam and fine
+    bands a narrow one; the mixed pyramid is collapsed back into an image.
+    """
+    weights = _gaussian_pyramid(np.asarray(mask, dtype=np.float32), levels)
+    front = _laplacian_pyramid(np.asarray(foreground, dtype=np.float32), levels)
+    back = _laplacian_pyramid(np.asarray(background, dtype=np.float32), levels)
+    mixed = [w[..., None] * f + (1.0 - w[..., None]) * b for w, f, b in zip(weights, front, back)]
+    image = mixed[-1]
+    for band in reversed(mixed[:-1]):
+        image = _expand(image, band) + band
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+def laplacian_blended(item: EvaluationSet) -> tuple[np.ndarray, np.ndarray]:
+    """Laplacian-pyramid blends of the pairs through M (uint8) and their X-rays by Eq. 2 of M (float32).
+
+    The foreground is not colour-corrected: the multiband blend itself
+    smooths the colour step across the seam.
+    """
+    from facexray_forensics import ops
+
+    mask = np.ascontiguousarray(item.mask, dtype=np.float32)
+    levels = laplacian_levels(*mask.shape[1:])
+    images = np.stack([laplacian_blend(f, b, m, levels) for f, b, m in zip(item.foreground, item.background, mask)])
+    return images, np.asarray(ops.face_xray(mask[..., None]), dtype=np.float32)[..., 0]
+
+
+def blended_sets(item: EvaluationSet) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The blended test sets of ``item`` by name: (images N×H×W×3 uint8, true X-rays N×H×W float32)."""
+    return {ALPHA: alpha_blended(item), POISSON: poisson_blended(item), LAPLACIAN: laplacian_blended(item)}
+
+
+def jpeg(images: np.ndarray, quality: int) -> np.ndarray:
+    """Each RGB uint8 crop re-encoded as a JPEG of the given quality and decoded."""
+    import cv2
+
+    def round_trip(image: np.ndarray) -> np.ndarray:
+        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if not ok:
+            raise ValueError("OpenCV could not encode a JPEG")
+        return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+    return np.stack([round_trip(np.ascontiguousarray(image)) for image in images])
+
+
+def h264(images: np.ndarray, crf: int, preset: str = "medium") -> np.ndarray:
+    """The RGB uint8 crops encoded in order as the frames of one H.264 video (libx264, yuv420p), decoded back.
+
+    libx264 runs on one thread: its output depends on the thread count, and
+    so would the report on another machine. At 64 px a side its mb-tree
+    lookahead was seen to vary from run to run; at 128 and 256 px it does not.
+    """
+    import av
+
+    count, height, width = images.shape[:3]
+    if height % 2 or width % 2:
+        raise ValueError(f"H.264 in yuv420p needs even crop sides, got {height}×{width}")
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="matroska") as container:
+        options = {"crf": str(crf), "preset": preset, "threads": "1"}
+        stream = container.add_stream("libx264", rate=25, options=options)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for image in images:  # encode() converts each RGB frame to the stream's yuv420p
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
+        container.mux(stream.encode())  # flush the frames the encoder still holds
+    buffer.seek(0)
+    with av.open(buffer, mode="r") as container:
+        decoded = np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
+    if len(decoded) != count:
+        raise ValueError(f"H.264 round trip returned {len(decoded)} frames for {count}")
+    return decoded
+
+
+def down_up(images: np.ndarray, factor: float = 0.5) -> np.ndarray:
+    """Each crop downscaled by ``factor`` (area averaging) and scaled back up (bilinear), as a re-upload would."""
+    import cv2
+
+    height, width = images.shape[1:3]
+    small = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return np.stack([
+        cv2.resize(cv2.resize(np.ascontiguousarray(image), small, interpolation=cv2.INTER_AREA),
+                   (width, height), interpolation=cv2.INTER_LINEAR)
+        for image in images
+    ])
+
+
+@dataclass(frozen=True)
+class Degradation:
+    label: str  # how a report row names it; empty for none
+    apply: Callable[[np.ndarray], np.ndarray]  # N×H×W×3 uint8 -> the same shape and dtype
+
+
+DEGRADATIONS = {
+    "none": Degradation("", np.asarray),
+    "jpeg60": Degradation("JPEG q60", partial(jpeg, quality=60)),
+    "jpeg75": Degradation("JPEG q75", partial(jpeg, quality=75)),
+    "jpeg90": Degradation("JPEG q90", partial(jpeg, quality=90)),
+    "h264crf23": Degradation("H.264 CRF 23", partial(h264, crf=23)),
+    "h264crf30": Degradation("H.264 CRF 30", partial(h264, crf=30)),
+    "downup": Degradation("down-up ×0.5", partial(down_up, factor=0.5)),
+}
+
+
+def degradation(name: str) -> Degradation:
+    """The degradation of that name (a key of :data:`DEGRADATIONS`); ValueError for others."""
+    if name not in DEGRADATIONS:
+        raise ValueError(f"unknown degradation {name!r}; known: {', '.join(DEGRADATIONS)}")
+    return DEGRADATIONS[name]
