@@ -1,4 +1,4 @@
-"""Evaluation sets from public-domain material, the three test sets, and the Table 7 report end to end."""
+"""Evaluation sets from public-domain material, the alpha and Poisson test sets, and the Table 7 report end to end."""
 
 import json
 
@@ -102,17 +102,17 @@ def weights(tmp_path_factory):
 def test_report_has_the_table_7_rows_and_columns(material, weights, tmp_path):
     from facexray_forensics.model import Predictor, load_weights
 
-    report = evaluate(Predictor(load_weights(weights)), material, pixel_stride=1, progress=False)
-    assert list(report["rows"]) == ["alpha-blended BI", "Poisson-blended", "all blended"]
+    report = evaluate(Predictor(load_weights(weights)), material, pixel_stride=1, progress=False, degradations=("none",))
+    assert list(report["rows"]) == ["alpha-blended BI", "Poisson-blended", "Laplacian-blended", "all blended"]
     row = report["rows"]["Poisson-blended"]
     assert row["blended"] == 3 and row["real"] == 3
     assert set(row) >= {"auc", "ap", "eer", "tpr_at_1pct_fpr", "pixel_auc", "iou"}
     assert 0.0 <= row["auc"] <= 1.0
     table = markdown_table(report)
     assert table.splitlines()[0].startswith("| Test set | Blended / real | AUC | AP | EER | TPR @ 1% FPR |")
-    assert table.count("\n| ") == 3
+    assert table.count("\n| ") == 4
     json_path, markdown_path = write_report(report, tmp_path / "out")
-    assert json.loads(json_path.read_text())["rows"]["all blended"]["blended"] == 6
+    assert json.loads(json_path.read_text())["rows"]["all blended"]["blended"] == 9
     assert markdown_path.read_text() == table
 
 
@@ -128,9 +128,21 @@ def test_cli_refuses_sources_that_are_not_held_out(material, weights, tmp_path):
                                        "--split", str(tmp_path / "split.json"), "--out", str(tmp_path / "out")])
     assert result.exit_code != 0 and "held-out" in result.output
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "set"), "--model", str(weights),
-                                       "--out", str(tmp_path / "out")])
+                                       "--out", str(tmp_path / "out"), "--degradations", "jpeg50"])
+    assert result.exit_code != 0 and "jpeg50" in result.output
+    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "set"), "--model", str(weights),
+                                       "--out", str(tmp_path / "out"), "--degradations", "none, jpeg75"])
     assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "out" / "evaluation.json").read_text())["rows"]
+    assert len(rows) == 7 and rows["Laplacian-blended · JPEG q75"]["real"] == 3
     assert (tmp_path / "out" / "evaluation.md").is_file()
+
+
+def test_cli_default_degradations_are_all_of_them():
+    from facexray_forensics.cli.evaluate import _ALL_DEGRADATIONS
+    from facexray_forensics.evaluation.sets import DEGRADATIONS
+
+    assert _ALL_DEGRADATIONS == ",".join(DEGRADATIONS)
 
 
 def test_evaluation_set_from_a_face_index_uses_only_the_given_sources(tmp_path):
@@ -168,6 +180,9 @@ def test_export_calibrates_a_checkpoint_into_a_loadable_weights_directory(materi
     assert result.exit_code == 0, result.output
     loaded = load_weights(tmp_path / "weights")
     assert loaded.card.calibration.method == "temperature"
-    assert loaded.card.notes["training"]["steps"] == 1 and loaded.card.notes["calibration_set"]["real"] == 3
+    training = loaded.card.notes["training"]
+    assert training["steps_this_chunk"] == 1 and training["samples_seen"] == config.run.batch_size
+    assert loaded.card.notes["calibration_set"]["real"] == 3
+    assert loaded.card.geometry.size == config.data.image_size and loaded.card.architecture == config.model.name
     thresholds = loaded.card.thresholds
     assert thresholds.inconclusive <= thresholds.moderate <= thresholds.strong

@@ -127,11 +127,13 @@ def test_cli_train_and_bench_train(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["step"] == 1 and Path(summary["checkpoint"]).is_file()
-    result = runner.invoke(main, ["bench", "train", "--batch", "2", "--size", "32", "--steps", "1", "--warmup", "0",
-                                  "--device", "cpu", "--json"])
+    result = runner.invoke(main, ["bench", "train", "--config", str(TINY), "--model", "hrnet_w18_small", "--batch", "2",
+                                  "--size", "32", "--steps", "1", "--warmup", "0", "--device", "cpu", "--no-anchor",
+                                  "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
-    assert report["batch"] == 2 and report["width"] == 18 and report["samples_per_s"] > 0 and "cpu" in report["device"]
+    assert report["batch"] == 2 and report["model"] == "hrnet_w18_small" and report["samples_per_s"] > 0
+    assert "cpu" in report["device"] and "anchor_samples_per_s" not in report
 
 
 def _ddp_worker(rank, world_size, port, directory):
@@ -216,3 +218,26 @@ def test_gpu_sampler_batches_resume_from_the_generator_state(tiny_index):
     for got, want in zip(next(iter(resumed)), expected):
         assert torch.equal(got, want)
     assert expected[0].shape == (2, 3, 64, 64) and expected[1].shape == (2, 1, 64, 64)
+
+
+def test_a_chunk_continued_from_weights_counts_their_training(tmp_path):
+    from facexray_forensics.model import ModelCard, save_weights
+    from facexray_forensics.train.checkpoint import model_from_checkpoint
+
+    config = tiny(tmp_path / "first")
+    first = train(config, max_steps=2, progress=False)
+    model = model_from_checkpoint(first.checkpoint)
+    save_weights(model, tmp_path / "shipped", ModelCard("hrnet_w18", notes={"training": {
+        "samples_seen": 1000, "train_seconds": 60.0}}))
+    again = tiny(tmp_path / "second")
+    again.model.init = str(tmp_path / "shipped")
+    result = train(again, max_steps=1, progress=False)
+    payload = load_checkpoint(result.checkpoint)
+    assert payload["step"] == 1  # a new chunk: fresh optimiser and schedule
+    assert payload["prior_training"]["samples_seen"] == 1000 and payload["prior_training"]["train_seconds"] == 60.0
+    # It started from the shipped weights, not from a fresh initialisation.
+    fresh = train(tiny(tmp_path / "fresh"), max_steps=1, progress=False)
+    assert not torch.equal(payload["model"]["class_head.weight"], load_checkpoint(fresh.checkpoint)["model"]["class_head.weight"])
+    again.model.class_head = "log_pool"
+    with pytest.raises(ValueError, match="head"):
+        train(again, max_steps=1, progress=False, resume=False)

@@ -40,28 +40,37 @@ def bench_ops(size, repeats, reference_repeats, kernel_size, as_json):
 
 
 @bench.command("train")
-@click.option("--model", default="hrnet_w18", show_default=True, help="Registry name of the model.")
-@click.option("--batch", default=32, show_default=True, help="Samples per step.")
-@click.option("--size", default=256, show_default=True, help="Image side in pixels.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              default="training/configs/default_cpu.toml", show_default=True,
+              help="Training config to time (the default model's by default).")
+@click.option("--index", "index_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Face index: run the config's BI sampler in the loop (else synthetic blends).")
+@click.option("--model", default=None, help="Override model.name.")
+@click.option("--batch", type=int, default=None, help="Override run.batch_size.")
+@click.option("--size", type=int, default=None, help="Override data.image_size.")
+@click.option("--device", default=None, help="Override run.device: cpu, cuda or cuda:N.")
 @click.option("--steps", default=10, show_default=True, help="Timed steps.")
 @click.option("--warmup", default=3, show_default=True, help="Untimed steps first.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--no-bf16", is_flag=True, help="Train in float32 (bf16 autocast is used on CUDA otherwise).")
-@click.option("--no-channels-last", is_flag=True, help="Keep NCHW memory layout on CUDA.")
-@click.option("--compile", "compile_", is_flag=True, help="torch.compile the model.")
-@click.option("--compile-mode", default="default", show_default=True, help="torch.compile mode, e.g. reduce-overhead.")
+@click.option("--no-anchor", is_flag=True, help="Skip the HRNetV2-W18-at-256 anchor.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def bench_train(model, batch, size, steps, warmup, device, no_bf16, no_channels_last, compile_, compile_mode, as_json):
-    """Training samples per second on synthetic blends made on the device.
+def bench_train(config_path, index_dir, model, batch, size, device, steps, warmup, no_anchor, as_json):
+    """Training samples per second of a config, beside HRNetV2-W18 at 256 in the same run.
 
-    Example: fxr-forensic bench train --batch 32 --size 256 --json
+    Example: fxr-forensic bench train --index local/index128 --json
     """
+    from facexray_forensics.train import load_config
     from facexray_forensics.train.bench import run
 
-    emit(
-        run(model, batch, size, steps, warmup, device, not no_bf16, not no_channels_last, compile_, compile_mode),
-        as_json,
-    )
+    try:
+        config = load_config(config_path)
+        for section, key, value in (("model", "name", model), ("run", "batch_size", batch),
+                                    ("data", "image_size", size), ("run", "device", device)):
+            if value is not None:
+                setattr(getattr(config, section), key, value)
+        config.validate()
+        emit(run(config, index_dir, steps, warmup, anchor=not no_anchor), as_json)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
 
 
 @bench.command("bi")

@@ -15,7 +15,11 @@ from pathlib import Path
 @dataclass
 class ModelConfig:
     name: str = "hrnet_w18"
-    init: str = ""  # a local ImageNet HRNet checkpoint to warm-start the backbone from; "" for none
+    class_head: str = "gap"  # "gap" (the paper's NN_c) or "log_pool" (see model.facexray)
+    pretrained: bool = False  # start the backbone from the offline ImageNet weights of the `train` extra
+    # A local ImageNet checkpoint to warm-start the backbone from, or a weights directory (with
+    # model_card.json) whose whole network a new chunk continues from, with a fresh optimiser; "" for none.
+    init: str = ""
     freeze_backbone_steps: int = 0  # train only the heads for this many first steps
 
 
@@ -28,6 +32,7 @@ class DataConfig:
     split: str = ""  # split record (`fxr-forensic split`): train on its train sources only; "" = all of the index
     workers: int = 4  # loader processes for "bi"; 0 draws in the training process
     image_size: int = 256
+    crop_scale: float = 1.3  # the crop square over the landmark extent; must match the index's
     seed: int = 0
 
 
@@ -57,6 +62,10 @@ class RunConfig:
     checkpoint_dir: str = "runs/default"
     checkpoint_every: int = 500
     log_every: int = 50
+    # Learning curve: every curve_every steps (0: never) the model is scored on this evaluation set
+    # (`fxr-forensic evaluation-set`, held-out sources) into <checkpoint_dir>/curve.jsonl.
+    curve_set: str = ""
+    curve_every: int = 0
     seed: int = 0  # model initialisation
 
 
@@ -75,8 +84,16 @@ class TrainConfig:
         """Raise ValueError for settings that cannot train."""
         from facexray_forensics.model.registry import list_models
 
+        from facexray_forensics.model.facexray import CLASS_HEADS
+
         if self.model.name not in list_models():
             raise ValueError(f"model.name {self.model.name!r} is not one of {list_models()}")
+        if self.model.class_head not in CLASS_HEADS:
+            raise ValueError(f"model.class_head must be one of {CLASS_HEADS}, got {self.model.class_head!r}")
+        if self.model.pretrained and self.model.init:
+            raise ValueError("model.pretrained and model.init are two starting points; give one")
+        if self.run.curve_every < 0 or (self.run.curve_every and not self.run.curve_set):
+            raise ValueError("run.curve_every needs run.curve_set, an evaluation-set directory")
         if self.data.source not in ("synthetic", "bi", "gpu"):
             raise ValueError(f"data.source must be 'synthetic', 'bi' or 'gpu', got {self.data.source!r}")
         if self.data.source != "synthetic" and not self.data.index:

@@ -137,12 +137,35 @@ class TrainStep:
         return loss.detach(), parts
 
 
-def build_step(config: TrainConfig, device: torch.device, distributed: bool = False) -> TrainStep:
-    """Model, optimiser, scheduler and the wrappers the config asks for, ready to step."""
+def build_model(config: TrainConfig) -> FaceXray:
+    """The config's network at its starting point: random, ImageNet-pretrained backbone,
+    a warm-started backbone, or a whole weights directory to continue from."""
     torch.manual_seed(config.run.seed)
-    model = create(config.model.name, init=config.model.init or None).to(device)
+    settings = config.model
+    init = Path(settings.init) if settings.init else None
+    if init is not None and init.is_dir():
+        from facexray_forensics.model.weights import load_weights
+
+        loaded = load_weights(init)
+        if (loaded.card.architecture, loaded.card.class_head) != (settings.name, settings.class_head):
+            raise ValueError(f"{init} holds {loaded.card.architecture} with a {loaded.card.class_head!r} head; "
+                             f"the config trains {settings.name} with {settings.class_head!r}")
+        print(f"continuing from {init} (card SHA-256 {loaded.sha256}), fresh optimiser", file=sys.stderr)
+        trained = loaded.card.notes.get("training", {})
+        # What the weights already cost, so the next export's card counts every chunk.
+        loaded.model.prior_training = {"samples_seen": int(trained.get("samples_seen", 0)),
+                                       "train_seconds": float(trained.get("train_seconds", 0.0)),
+                                       "continued_from": loaded.sha256}
+        return loaded.model
+    model = create(settings.name, init=init, pretrained=settings.pretrained, class_head=settings.class_head)
     if hasattr(model, "init_report"):
         print(model.init_report.summary(), file=sys.stderr)
+    return model
+
+
+def build_step(config: TrainConfig, device: torch.device, distributed: bool = False) -> TrainStep:
+    """Model, optimiser, scheduler and the wrappers the config asks for, ready to step."""
+    model = build_model(config).to(device)
     fast = device.type == "cuda" or config.run.cpu_too
     channels_last = config.run.channels_last and fast
     if channels_last:
@@ -183,6 +206,9 @@ def make_source(config: TrainConfig, rank: int, device: torch.device) -> BatchSo
             raise ValueError(f"no source of {config.data.index} is on the train side of {config.data.split}")
     if index.size != config.data.image_size:
         raise ValueError(f"the index holds {index.size}-pixel crops but data.image_size is {config.data.image_size}")
+    index_scale = index.manifest["settings"].get("scale", 1.3)
+    if abs(index_scale - config.data.crop_scale) > 1e-9:
+        raise ValueError(f"the index's crops cover {index_scale}× the landmarks but data.crop_scale is {config.data.crop_scale}")
     if config.data.source == "gpu":
         from facexray_forensics.blending.gpu_sampler import GpuBlendSampler
 
@@ -243,9 +269,14 @@ def train(
     step_fn = build_step(config, device, world.enabled)
     source = source if source is not None else make_source(config, world.rank, device)
     directory = Path(config.run.checkpoint_dir)
-    step = 0
+    step, seconds_before = 0, 0.0
     if resume and (directory / LATEST).is_file():
-        step = _resume(directory / LATEST, config, step_fn, source, world)
+        step, seconds_before = _resume(directory / LATEST, config, step_fn, source, world)
+    curve = None
+    if config.run.curve_every and world.rank == 0:
+        from facexray_forensics.train.curve import LearningCurve
+
+        curve = LearningCurve(config.run.curve_set, directory / "curve.jsonl", device)
     losses: list[torch.Tensor] = []
     started = time.monotonic()
     budget = None if max_minutes is None else max_minutes * 60.0
@@ -276,13 +307,17 @@ def train(
                 bar.update(1)
             if step % config.run.log_every == 0 and world.rank == 0:
                 _log(directory, step, loss, parts, step_fn, config, chunk_steps, time.monotonic() - started, world, bar)
+            if curve is not None and step % config.run.curve_every == 0:
+                curve.record(step_fn.model, step, step * config.run.batch_size * world.world_size, seconds_before)
             if step % config.run.checkpoint_every == 0:
-                checkpoint = _save(directory, config, step, step_fn, source, world)
+                checkpoint = _save(directory, config, step, step_fn, source, world,
+                                   seconds_before + _training_seconds(started, curve))
     finally:
         if bar is not None:
             bar.close()
     if chunk_steps and (checkpoint is None or step % config.run.checkpoint_every):
-        checkpoint = _save(directory, config, step, step_fn, source, world)
+        checkpoint = _save(directory, config, step, step_fn, source, world,
+                           seconds_before + _training_seconds(started, curve))
     seconds = time.monotonic() - started
     rate = chunk_steps * config.run.batch_size * world.world_size / seconds if seconds > 0 else 0.0
     return TrainResult(
@@ -294,6 +329,11 @@ def train(
         samples_per_s=rate,
         model=step_fn.model,
     )
+
+
+def _training_seconds(started: float, curve) -> float:
+    """Wall seconds of this chunk, less the time the learning curve spent scoring."""
+    return time.monotonic() - started - (curve.spent if curve is not None else 0.0)
 
 
 def _any_rank(flag: bool, world: _Distributed, device: torch.device) -> bool:
@@ -320,7 +360,8 @@ def _log(directory, step, loss, parts, step_fn, config, chunk_steps, seconds, wo
         bar.set_postfix(loss=f"{record['loss']:.4f}", lr=f"{record['learning_rate']:.2e}")
 
 
-def _save(directory: Path, config: TrainConfig, step: int, step_fn: TrainStep, source, world: _Distributed) -> Path:
+def _save(directory: Path, config: TrainConfig, step: int, step_fn: TrainStep, source, world: _Distributed,
+          train_seconds: float) -> Path:
     own = {"rng": capture_rng(), "source": source.state_dict()}
     if world.enabled:
         ranks: list = [None] * world.world_size
@@ -333,6 +374,8 @@ def _save(directory: Path, config: TrainConfig, step: int, step_fn: TrainStep, s
             path,
             {
                 "step": step,
+                "train_seconds": train_seconds,
+                "prior_training": getattr(step_fn.model, "prior_training", None),
                 "config": config.to_dict(),
                 "world_size": world.world_size,
                 "model": step_fn.model.state_dict(),
@@ -346,7 +389,7 @@ def _save(directory: Path, config: TrainConfig, step: int, step_fn: TrainStep, s
     return path
 
 
-def _resume(path: Path, config: TrainConfig, step_fn: TrainStep, source, world: _Distributed) -> int:
+def _resume(path: Path, config: TrainConfig, step_fn: TrainStep, source, world: _Distributed) -> tuple[int, float]:
     payload = load_checkpoint(path)
     saved = payload["config"]
     if saved["model"]["name"] != config.model.name or saved["run"]["batch_size"] != config.run.batch_size:
@@ -360,4 +403,4 @@ def _resume(path: Path, config: TrainConfig, step_fn: TrainStep, source, world: 
     own = payload["ranks"][world.rank]
     source.load_state_dict(own["source"])
     restore_rng(own["rng"])
-    return int(payload["step"])
+    return int(payload["step"]), float(payload.get("train_seconds", 0.0))
