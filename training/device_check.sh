@@ -14,7 +14,7 @@ $python -m pytest tests/model/test_hrnet.py -q -k timm -rs 2>&1 | tail -3
 
 bench() {  # $1: label, rest: options
     local label=$1; shift
-    timeout 240 $fxr bench train --batch 32 --size 256 --steps 30 --warmup 5 --json "$@" \
+    timeout 240 $fxr bench train --config training/configs/paper_w18.toml --no-anchor --steps 30 --warmup 5 --json "$@" \
         > "$out/train_${name}_${label}.json" && cat "$out/train_${name}_${label}.json" \
         || echo "bench $label failed or timed out"
 }

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -241,3 +242,37 @@ def test_a_chunk_continued_from_weights_counts_their_training(tmp_path):
     again.model.class_head = "log_pool"
     with pytest.raises(ValueError, match="head"):
         train(again, max_steps=1, progress=False, resume=False)
+
+
+def test_bench_train_runs_the_configs_sampler_beside_the_anchor(tiny_index):
+    from facexray_forensics.train.bench import run
+
+    config = load_config(TINY)
+    config.model.name, config.data.image_size, config.data.workers = "mobilenetv2_100", 64, 0
+    report = run(config, index=str(tiny_index), steps=1, warmup=0)
+    assert report["model"] == "mobilenetv2_100" and report["image_size"] == 64
+    assert report["data"] == f"BI sampler on {tiny_index}"
+    assert report["anchor"].startswith("hrnet_w18 at 256") and report["anchor_samples_per_s"] > 0
+    assert report["speedup"] == pytest.approx(report["samples_per_s"] / report["anchor_samples_per_s"], rel=0.01)
+
+
+def test_learning_curve_scores_a_model_on_a_held_out_set(tmp_path):
+    from facexray_forensics.evaluation.sets import EvaluationSet, write_evaluation_set
+    from facexray_forensics.model import create
+    from facexray_forensics.train.curve import LearningCurve
+
+    rng = np.random.default_rng(0)
+    faces = rng.integers(0, 255, (6, 64, 64, 3), dtype=np.uint8)
+    mask = np.zeros((3, 64, 64), np.float32)
+    mask[:, 16:48, 16:48] = 1.0
+    item = EvaluationSet(faces[:3], faces[3:], mask, faces[3:].copy(), faces[:3].copy(),
+                         [("a", "b"), ("c", "d"), ("e", "f")], ["a", "c", "e"])
+    write_evaluation_set(tmp_path / "eval", item)
+    curve = LearningCurve(tmp_path / "eval", tmp_path / "curve.jsonl", torch.device("cpu"))
+    model = create("hrnet_w18_small").train()
+    first = curve.record(model, step=5, samples=160, seconds_before=30.0)
+    assert model.training  # scoring puts the model back as it found it
+    assert set(first) == {"step", "samples", "train_seconds", "cpu_seconds", "alpha_auc", "poisson_auc", "pixel_auc"}
+    assert first["train_seconds"] >= 30.0 and 0.0 <= first["alpha_auc"] <= 1.0
+    lines = (tmp_path / "curve.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [5]

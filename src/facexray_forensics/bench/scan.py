@@ -74,8 +74,10 @@ def _time_alone(images: list[bytes], model_dir: str, device: str, batch_size: in
     faces = [detector.detect(frame) for frame in pixels]
     detect_ms = (time.perf_counter() - start) * 1000 / len(pixels)
     detect_cpu_ms = (time.process_time() - cpu_start) * 1000 / len(pixels)
-    crops = np.stack([align_face(frame, found[0].landmarks).crop for frame, found in zip(pixels, faces) if found])
     predictor = Predictor(load_weights(model_dir), device=device, batch_size=batch_size)
+    geometry = predictor.card.geometry
+    crops = np.stack([align_face(frame, found[0].landmarks, size=geometry.size, scale=geometry.scale).crop
+                      for frame, found in zip(pixels, faces) if found])
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -95,6 +97,7 @@ def _time_alone(images: list[bytes], model_dir: str, device: str, batch_size: in
         "model_ms_per_face": round(model_ms, 1),
         "model_gflop_per_face": round(counter.get_total_flops() / 1e9, 2),  # multiply and add counted apart
         "model_batch": int(min(batch_size, len(crops))),
+        "model_input": f"{geometry.size}x{geometry.size}",
         "torch_threads": torch.get_num_threads(),
     }
 

@@ -51,9 +51,14 @@ def bench_ops(size, repeats, reference_repeats, kernel_size, as_json):
 @click.option("--device", default=None, help="Override run.device: cpu, cuda or cuda:N.")
 @click.option("--steps", default=10, show_default=True, help="Timed steps.")
 @click.option("--warmup", default=3, show_default=True, help="Untimed steps first.")
+@click.option("--no-bf16", is_flag=True, help="Override run.bf16: train in float32.")
+@click.option("--no-channels-last", is_flag=True, help="Override run.channels_last: keep NCHW.")
+@click.option("--compile", "compile_", is_flag=True, help="Override run.compile: torch.compile the model.")
+@click.option("--compile-mode", default=None, help="Override run.compile_mode, e.g. reduce-overhead.")
 @click.option("--no-anchor", is_flag=True, help="Skip the HRNetV2-W18-at-256 anchor.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def bench_train(config_path, index_dir, model, batch, size, device, steps, warmup, no_anchor, as_json):
+def bench_train(config_path, index_dir, model, batch, size, device, steps, warmup, no_bf16, no_channels_last,
+                compile_, compile_mode, no_anchor, as_json):
     """Training samples per second of a config, beside HRNetV2-W18 at 256 in the same run.
 
     Example: fxr-forensic bench train --index local/index128 --json
@@ -64,7 +69,11 @@ def bench_train(config_path, index_dir, model, batch, size, device, steps, warmu
     try:
         config = load_config(config_path)
         for section, key, value in (("model", "name", model), ("run", "batch_size", batch),
-                                    ("data", "image_size", size), ("run", "device", device)):
+                                    ("data", "image_size", size), ("run", "device", device),
+                                    ("run", "bf16", False if no_bf16 else None),
+                                    ("run", "channels_last", False if no_channels_last else None),
+                                    ("run", "compile", True if compile_ else None),
+                                    ("run", "compile_mode", compile_mode)):
             if value is not None:
                 setattr(getattr(config, section), key, value)
         config.validate()

@@ -72,8 +72,9 @@ SECTION_TITLES = (
 METHOD = (
     "Every item was hashed (MD5, SHA-1 and SHA-256) from a read-only stream before analysis and again "
     "at the end; the inventory shows whether the two agree. Faces were found with dlib's detector and "
-    "its 68 landmarks, and each was cut to a square 1.3 times the landmark extent and resized to 256 by "
-    "256 pixels. The Face X-ray model (Li et al., CVPR 2020) predicts, for every pixel of that crop, "
+    "its 68 landmarks, and each was cut to a square {scale:g} times the landmark extent and resized to "
+    "{size} by {size} pixels, the input the model was trained on (its card's geometry). The Face X-ray "
+    "model (Li et al., CVPR 2020) predicts, for every pixel of that crop, "
     "whether it lies on a blending boundary: the seam left where one face was pasted into another "
     "image. From that map it gives a probability, calibrated on held-out data, that the face was "
     "blended. An item's score is the highest over its faces, and its verbal band comes from the model "
@@ -89,7 +90,7 @@ LIMITATIONS = (
     "<b>Heavy compression.</b> Strong JPEG compression, resizing and re-encoding (social networks, "
     "messaging apps) smooth the boundary and lower the score of a forged face.",
     "<b>Tiny faces and low resolution.</b> Faces below the minimum size are not scored; small faces "
-    "are enlarged to 256 pixels and carry little evidence.",
+    "are enlarged to the model's input size and carry little evidence.",
     "<b>Extreme poses and unfamiliar faces.</b> Profiles, occlusion, unusual lighting and faces unlike "
     "those of the training data (see the model card) give less reliable results.",
     "<b>Other manipulations.</b> Edits that blend no face region (whole-image filters, expression "
@@ -760,7 +761,8 @@ class _Builder:
         card = self.report.model_card if isinstance(self.report.model_card, Mapping) else {}
         story = [
             self.section("Method and limitations"),
-            self.paragraph(METHOD),
+            # A card without geometry (format 1) was trained on 256-pixel crops of 1.3x the landmarks.
+            self.paragraph(METHOD.format(**{"size": 256, "scale": 1.3, **card.get("geometry", {})})),
             self.section("What the model cannot see", level=1),
             *(self.paragraph(text, self.bullet) for text in LIMITATIONS),
             self.section("Model card: calibration and band thresholds", level=1),
