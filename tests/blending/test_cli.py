@@ -46,11 +46,14 @@ def test_faces_index_command(tmp_path):
     real.mkdir()
     cv2.imwrite(str(real / "a.png"), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
     cv2.imwrite(str(real / "b.png"), cv2.cvtColor(np.ascontiguousarray(data.astronaut()[:, ::-1]), cv2.COLOR_RGB2BGR))
-    (real / "c.jpg").write_bytes(b"broken")
+    # The scan's outcomes, through the scan's decoder: a JPEG cut short, and bytes that are no picture.
+    jpeg = cv2.imencode(".jpg", cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))[1].tobytes()
+    (real / "c.jpg").write_bytes(jpeg[:200])
+    (real / "d.jpg").write_bytes(b"broken")
     result = CliRunner().invoke(main, ["faces", "index", str(real), str(tmp_path / "index"), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output[result.output.index("{"):])
-    assert summary["faces"] == 2 and summary["sources"] == 2 and summary["failures"] == {"unreadable": 1}
+    assert summary["faces"] == 2 and summary["sources"] == 2 and summary["failures"] == {"unreadable": 1, "unsupported": 1}
     inside = CliRunner().invoke(main, ["faces", "index", str(real), str(real / "index")])
     assert inside.exit_code == 1 and "inside" in inside.output
 
