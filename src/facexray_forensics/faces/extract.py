@@ -53,11 +53,14 @@ class CropGeometry:
 
 @dataclass(frozen=True)
 class DetectionSettings:
-    """How faces are found and which are kept: the detector, its pyramid and input
-    cap, and the cuts (``min_face`` pixels of box side in the original frame,
-    ``min_confidence`` of the detector's score)."""
+    """How faces are found and which are kept: the detector ("auto", "hog" or "cnn",
+    see :mod:`facexray_forensics.faces.detect`), the upsampling and input cap of its
+    HOG pass, and the cuts (``min_face`` pixels of box side in the original frame,
+    ``min_confidence`` of the detector's score). ``min_face`` is stated here once: it
+    is the cut, and it sizes the passes that look for small faces, so that none of
+    them stops short of it."""
 
-    detector: str = "hog"
+    detector: str = "auto"
     upsample: int = 0
     max_side: int = 640
     min_face: int = 64
@@ -99,6 +102,7 @@ class FrameFaces:
     below_confidence: int = 0
     too_small: int = 0
     frame_too_small: bool = False  # the frame itself is smaller than the minimum face
+    detector: str = ""  # the detector pass that ran last ("hog", "hog_fine", "cnn"); "" when none ran
     detect_seconds: float = 0.0  # detection with landmarks
     align_seconds: float = 0.0
 
@@ -111,19 +115,21 @@ class FaceExtractor:
         self.detection = detection
         self.geometry = geometry
         self.detector = FaceDetector(method=detection.detector, upsample=detection.upsample,
-                                     max_side=detection.max_side)
+                                     max_side=detection.max_side, min_face=detection.min_face)
 
     def frame_faces(self, frame: Frame) -> FrameFaces:
-        """The faces of one decoded frame, above the cuts, aligned."""
+        """The faces of one decoded frame, above the cuts, aligned; with the detector pass
+        that ran last on it."""
         height, width = frame.pixels.shape[:2]
         result = FrameFaces(frame.index, width, height)
         if min(height, width) < self.detection.min_face:
             result.frame_too_small = True
             return result
         started = time.perf_counter()
-        detected = self.detector.detect(frame.pixels)
+        detection = self.detector.find(frame.pixels)
         result.detect_seconds = time.perf_counter() - started
-        for face in detected:
+        result.detector = detection.detector
+        for face in detection.faces:
             result.detected += 1
             if face.confidence < self.detection.min_confidence:
                 result.below_confidence += 1

@@ -39,8 +39,10 @@ class FacesPlugin(Plugin):
 
     Settings: ``max_bytes``, ``max_pixels`` (decoding limits), ``video_frames``
     (frames sampled per video), ``min_face`` (pixels), ``min_confidence`` and
-    ``detector`` ("hog" or "cnn"); the crop geometry comes from the model's
-    card. The finding's values count frames and faces, and carry the
+    ``detector`` ("auto", "hog" or "cnn"); the crop geometry comes from the model's
+    card. The finding's values count frames and faces, count under ``detectors``
+    the frames by the detector pass that ran last on them ("hog", "hog_fine",
+    "cnn"; see :mod:`facexray_forensics.faces.detect`), and carry the
     decoder's notes on the stream under ``stream`` (for a video: codec,
     duration, rotation, sampled timestamps, problems); ``data["faces"]``
     hands the :class:`~facexray_forensics.faces.extract.FaceCrop` records to
@@ -49,11 +51,12 @@ class FacesPlugin(Plugin):
     """
 
     name = "faces"
-    version = "1.1.0"
+    version = "1.2.0"
     handles = frozenset({"image", "video"})
     requires = ("hashing",)
     parallel = True
-    description = "Decodes frames within byte and pixel limits; dlib face detection, 68 landmarks, aligned crops."
+    description = ("Decodes frames within byte and pixel limits; dlib face detection (HOG, then HOG at full "
+                   "resolution and the mmod CNN where needed), 68 landmarks, aligned crops.")
 
     def start_up(self, context: ScanContext) -> None:
         settings = context.settings
@@ -63,7 +66,7 @@ class FacesPlugin(Plugin):
             int(settings.get("video_frames", DEFAULT_VIDEO_FRAMES)),
         )
         detection = DetectionSettings(
-            detector=settings.get("detector", "hog"),
+            detector=settings.get("detector", DetectionSettings.detector),
             min_face=int(settings.get("min_face", DEFAULT_MIN_FACE)),
             min_confidence=float(settings.get("min_confidence", DEFAULT_MIN_CONFIDENCE)),
         )
@@ -72,7 +75,8 @@ class FacesPlugin(Plugin):
     def process(self, item: Item, earlier: Mapping[str, Finding]) -> Finding:
         seconds = {"decode": 0.0, "detect": 0.0, "align": 0.0}
         finding = Finding(self.name, self.version, data={"faces": [], "seconds": seconds})
-        counts = {"frames": 0, "faces_detected": 0, "faces_below_confidence": 0, "faces_too_small": 0, "stream": {}}
+        counts = {"frames": 0, "faces_detected": 0, "faces_below_confidence": 0, "faces_too_small": 0,
+                  "detectors": {}, "stream": {}}
         finding.values = counts
         frames_too_small = 0
         start = time.perf_counter()
@@ -88,6 +92,8 @@ class FacesPlugin(Plugin):
                 counts["faces_below_confidence"] += frame.below_confidence
                 counts["faces_too_small"] += frame.too_small
                 frames_too_small += frame.frame_too_small
+                if frame.detector:
+                    counts["detectors"][frame.detector] = counts["detectors"].get(frame.detector, 0) + 1
                 finding.data["faces"].extend(frame.crops)
                 start = time.perf_counter()
         except DecodeError as error:
