@@ -8,6 +8,7 @@ import click
 
 EXIT_FLAGGED = 3
 EXIT_FAILED = 4
+EXIT_OUTPUTS_UNWRITTEN = 5
 
 
 @click.command("scan")
@@ -31,7 +32,7 @@ EXIT_FAILED = 4
 @click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse to decode pictures whose header declares more pixels than this (decompression-bomb guard). Default 100 million.")
 @click.option("--min-face", type=click.IntRange(min=8), default=None, help="Faces with a box side under this many pixels are not scored (face_too_small). Default 64.")
 @click.option("--min-confidence", type=float, default=None, help="Face detections with a confidence (HOG: SVM margin) under this are counted but not scored. Default 0.1; 0 keeps everything dlib finds.")
-@click.option("--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True, help="dlib face detector: hog (fast) or cnn (finds more small and turned faces, much slower on CPU).")
+@click.option("--detector", type=click.Choice(["auto", "hog", "cnn"]), default="auto", show_default=True, help="dlib face detector: auto (per frame: HOG, then HOG at full resolution and the mmod CNN where no face is sure yet; recorded per frame), hog (fast; misses faces under 240 px in 1080p) or cnn (finds more small, occluded and turned faces, much slower on CPU).")
 @click.option("--video-frames", type=click.IntRange(min=1), default=None, help="Frames sampled from each video, evenly over its running time; a video's score is its best face track's. Default 32.")
 @click.option("--xray-images", "xray_images_path", type=click.Path(dir_okay=False), help="Write each scored face's X-ray map as a PNG beside this JSON index of them (with their SHA-256).")
 @click.option("--plugin", "only_plugins", multiple=True, metavar="NAME", help="Run only this plugin, those it requires and hashing; repeat for more (see fxr-forensic plugins).")
@@ -59,7 +60,9 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
 
     Exit status: 0 nothing flagged, 3 at least one item flagged (moderate or
     strong), 4 at least one item failed (unreadable, or its hashes changed
-    during the scan; 4 wins over 3), 1 the scan could not start.
+    during the scan; 4 wins over 3), 1 the scan could not start, 5 the
+    outputs could not be written (a read-only folder, a full disk): finished
+    items stay in the journal, and --resume completes the scan.
 
     \b
     Examples:
@@ -79,6 +82,7 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
     from facexray_forensics.renderers.pdf import render_pdf
     from facexray_forensics.renderers.xray_images import render_xray_images
     from facexray_forensics.scan import BUILTIN_PLUGINS, Output, ScanCase, ScanSettings, frame_loader, run_scan
+    from facexray_forensics.scan.outputs import OutputError
 
     settings = ScanSettings(
         max_bytes=max_bytes or DEFAULT_MAX_BYTES,
@@ -130,6 +134,9 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
     except ValueError as error:
         click.echo(f"fxr-forensic scan: {error}", err=True)
         sys.exit(1)
+    except OutputError as error:
+        click.echo(f"fxr-forensic scan: {error}", err=True)
+        sys.exit(EXIT_OUTPUTS_UNWRITTEN)
     summary = report.summary
     click.echo(
         f"{summary['items']} items: {summary['scored']} scored, {summary['flagged']} flagged, "

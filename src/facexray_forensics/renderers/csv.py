@@ -1,4 +1,14 @@
-"""The CSV report: one row per item, for spreadsheets and case tools."""
+"""The CSV report: one row per item, for spreadsheets and case tools.
+
+Text cells are neutralised against formula injection (the OWASP rule): a
+text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return gets a leading single quote, so a spreadsheet shows it as text and
+never runs it. Any column may carry such text: EXIF values and file names
+come from the evidence. Numbers (size, score, face count) are written as
+numbers and never changed, so a negative number stays negative. To get a
+quoted cell's original text back, strip one leading ``'`` from text that
+starts with ``'`` followed by one of those characters.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +22,16 @@ COLUMNS = (
     "status", "reason", "score", "band", "faces", "camera", "software", "editing_software",
 )
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(cell: object) -> int | float | str:
+    """A number as it is; anything else as its text, with a leading ``'`` when a spreadsheet would read a formula."""
+    if isinstance(cell, (int, float)):
+        return cell
+    text = str(cell)  # what csv would write: a non-text value (EXIF bytes, say) must not slip past as one
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
 
 def render_csv(report: ScanReport, path: str | os.PathLike) -> None:
     """Write one row per item of ``report`` to ``path``; empty cells for missing values."""
@@ -22,15 +42,14 @@ def render_csv(report: ScanReport, path: str | os.PathLike) -> None:
             metadata = item.findings["exif"].values if "exif" in item.findings else {}
             camera = " ".join(str(metadata[key]) for key in ("camera_make", "camera_model") if metadata.get(key))
             verified = item.hash_verified
-            writer.writerow(
-                [
-                    item.name, item.kind, item.mime or "", item.size,
-                    item.hashes.get("md5", ""), item.hashes.get("sha1", ""), item.hashes.get("sha256", ""),
-                    "" if verified is None else ("yes" if verified else "NO"),
-                    item.status.value, item.reason or "",
-                    "" if item.score is None else repr(float(item.score)),
-                    "" if item.band is None else item.band.value,
-                    len(item.faces), camera, metadata.get("software") or "",
-                    ";".join(metadata.get("editing_software") or []),
-                ]
-            )
+            row = [
+                item.name, item.kind, item.mime or "", item.size,
+                item.hashes.get("md5", ""), item.hashes.get("sha1", ""), item.hashes.get("sha256", ""),
+                "" if verified is None else ("yes" if verified else "NO"),
+                item.status.value, item.reason or "",
+                "" if item.score is None else float(item.score),
+                "" if item.band is None else item.band.value,
+                len(item.faces), camera, metadata.get("software") or "",
+                ";".join(metadata.get("editing_software") or []),
+            ]
+            writer.writerow([neutralised(cell) for cell in row])

@@ -14,7 +14,7 @@ Flow, for each item in the sources' stable order:
 At the end every item is hashed again and compared, the journal is read back
 into the report, the caller's outputs are rendered, and each output's
 SHA-256 is logged and written beside it. Nothing is ever written inside the
-evidence tree: output paths there are refused before anything starts.
+evidence tree or through a link: see :mod:`facexray_forensics.scan.outputs`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ from facexray_forensics.evidence import (
     ItemSource,
     hash_stream,
     decode_frames,
-    inside,
     item_from_origin,
     load_known_hashes,
     unsupported_reason,
@@ -55,6 +54,14 @@ from facexray_forensics.plugins import Plugin, ScanContext
 from facexray_forensics.plugins.builtin import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_FACE
 from facexray_forensics.records import Finding, Item, ItemReport, ScanReport, Status
 from facexray_forensics.scan.journal import Journal, item_from_dict
+from facexray_forensics.scan.outputs import (
+    check_placement,
+    check_targets,
+    make_output_folders,
+    output_error,
+    output_failures,
+    write_output,
+)
 
 HASHING = "hashing"  # the plugin whose values are an item's md5/sha1/sha256
 
@@ -68,7 +75,7 @@ class ScanSettings:
     video_frames: int = DEFAULT_VIDEO_FRAMES
     min_face: int = DEFAULT_MIN_FACE
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
-    detector: str = "hog"
+    detector: str = "auto"
     model_dir: str | None = None
     device: str = "cpu"
     workers: int = 0  # 0: one per CPU; 1: everything in this process
@@ -125,16 +132,6 @@ def output_paths(outputs: Sequence[Output]) -> tuple[Path, Path]:
     first = Path(os.path.abspath(outputs[0].path))
     stem = first.name[: -len(first.suffix)] if first.suffix else first.name
     return first.with_name(f"{stem}.custody.jsonl"), first.with_name(f"{stem}.journal.jsonl")
-
-
-def check_placement(paths: Sequence[Path], evidence: Sequence[str | os.PathLike]) -> None:
-    """Raise ValueError when any output path lies inside the evidence tree."""
-    for path in paths:
-        if inside(path, evidence):
-            raise ValueError(f"refusing to write {path}: it is inside the evidence ({', '.join(map(os.fspath, evidence))})")
-    names = [os.path.realpath(path) for path in paths]
-    if len(set(names)) != len(names):
-        raise ValueError("two outputs name the same file")
 
 
 def frame_loader(settings: ScanSettings) -> Callable[[ItemReport, int], Any]:
@@ -348,15 +345,8 @@ def run_scan(
     written = [Path(os.path.abspath(output.path)) for output in outputs]
     sidecars = [path.with_name(path.name + ".sha256") for path in written]
     check_placement([*written, *sidecars, custody_path, journal_path], roots)
-    if not resume:
-        for path in (custody_path, journal_path):
-            if path.exists():
-                raise ValueError(f"{path} already exists: pass --resume to continue that scan, or write the report elsewhere")
-    for directory in sorted({path.parent for path in written}):
-        try:
-            directory.mkdir(parents=True, exist_ok=True)  # checked above: outside the evidence
-        except OSError as error:
-            raise ValueError(f"cannot create the output directory {directory}: {error.strerror or error}") from error
+    check_targets([*written, *sidecars], [custody_path, journal_path], resume)
+    make_output_folders([path.parent for path in written])
     sources = list(sources) if sources is not None else [FileSource(roots)]
     timings = timings if timings is not None else ScanTimings()
     wall_start = time.perf_counter()
@@ -386,28 +376,30 @@ def run_scan(
         "plugins": [f"{plugin.name} {plugin.version}" for plugin in plugins],
     }
     host = socket.gethostname()
-    custody = CustodyLog(
-        custody_path,
-        {
-            "tool_version": __version__,
-            "model_sha256": model_sha256,
-            "settings": recorded_settings,
-            "command_line": case.command_line,
-            "host": host,
-            "case": case.case,
-            "exhibit": case.exhibit,
-            "examiner": case.examiner,
-        },
-    )
-    decisive = {key: value for key, value in recorded_settings.items() if key not in ScanSettings.RUNTIME}
-    journal = Journal(journal_path, {"evidence": roots, "settings": decisive, "model_sha256": model_sha256}, resume)
+    with output_failures():  # a read-only output folder fails here, before any item is read
+        custody = CustodyLog(
+            custody_path,
+            {
+                "tool_version": __version__,
+                "model_sha256": model_sha256,
+                "settings": recorded_settings,
+                "command_line": case.command_line,
+                "host": host,
+                "case": case.case,
+                "exhibit": case.exhibit,
+                "examiner": case.examiner,
+            },
+        )
+        decisive = {key: value for key, value in recorded_settings.items() if key not in ScanSettings.RUNTIME}
+        journal = Journal(journal_path, {"evidence": roots, "settings": decisive, "model_sha256": model_sha256}, resume)
     started = utc_now()
     items = list(expand_disk_images(item for source in sources for item in source.items()))
     resumed = [item.name for item in items if item.name in journal.done]
-    custody.append(
-        "scan_resumed" if resume and custody.sequence else "scan_started",
-        {"evidence": roots, "items": len(items), "already_done": len(resumed), "outputs": [str(path) for path in written]},
-    )
+    with output_failures():
+        custody.append(
+            "scan_resumed" if resume and custody.sequence else "scan_started",
+            {"evidence": roots, "items": len(items), "already_done": len(resumed), "outputs": [str(path) for path in written]},
+        )
     workers = settings.workers or os.cpu_count() or 1
     todo = [item for item in items if item.name not in journal.done]
     runner = _Runner(min(workers, max(1, len(todo))), unstarted, worker_context)
@@ -463,6 +455,8 @@ def run_scan(
         verify_start = time.perf_counter()
         after = list(runner.map(_rehash, items, lambda item: None))
         timings.add({"reverify": time.perf_counter() - verify_start})
+    except OSError as error:  # plugins and rehashing keep their own errors: this is a custody or journal write
+        raise output_error(error) from error
     finally:
         runner.close()
         for plugin in [*_WORKER_PLUGINS, *main_plugins]:
@@ -478,10 +472,11 @@ def run_scan(
         if report.hash_verified is False:
             mismatches.append(item.name)
         reports.append(report)
-    custody.append(
-        "hashes_reverified",
-        {"items": sum(report.hashes_after is not None for report in reports), "mismatches": mismatches},
-    )
+    with output_failures():
+        custody.append(
+            "hashes_reverified",
+            {"items": sum(report.hashes_after is not None for report in reports), "mismatches": mismatches},
+        )
     report = ScanReport(
         case=case.case,
         exhibit=case.exhibit,
@@ -500,13 +495,11 @@ def run_scan(
     )
     # The reports carry the chain head as of scan_finished: the report_written
     # records, which name the reports' own hashes, can only follow it.
-    report.custody_log_sha256 = custody.append("scan_finished", {"summary": report.summary})
-    for output, path, sidecar in zip(outputs, written, sidecars):
-        output.render(report, path)
-        with open(path, "rb") as stream:
-            digest = hash_stream(stream)[0]["sha256"]
-        sidecar.write_text(f"{digest}  {path.name}\n")
-        custody.append("report_written", {"path": str(path), "sha256": digest})
-    custody.close()
+    with output_failures():
+        report.custody_log_sha256 = custody.append("scan_finished", {"summary": report.summary})
+        for output, path in zip(outputs, written):
+            digest = write_output(output.render, report, path)
+            custody.append("report_written", {"path": str(path), "sha256": digest})
+        custody.close()
     timings.wall = time.perf_counter() - wall_start
     return report
