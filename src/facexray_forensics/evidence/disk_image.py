@@ -13,6 +13,13 @@ where the bytes are. ``Item.open`` returns a read-only stream over the file's
 content, read straight from the image, so hashing and decoding need no
 temporary copy. The opener is a small picklable value: a worker process
 opens the image itself on first use.
+
+Damaged images never stop a scan. What pytsk3 and pyewf raise on them
+(:data:`LIBRARY_ERRORS`) becomes :class:`UnreadableImageError` for the
+image, or an ``OSError`` for one file, and so a recorded outcome with its
+reason. An MBR entry that points past the end of the disk is dropped and
+noted rather than hiding the good partitions; a FAT entry whose recorded
+size exceeds its volume, which The Sleuth Kit skips, is still listed.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import struct
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +40,16 @@ from facexray_forensics.records import Item
 
 _EWF_SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
 _CHUNK = 1 << 20
+_SECTOR = 512
+
+#: What pytsk3 and pyewf raise on a damaged image: OSError (IOError) from their own checks, and
+#: RuntimeError from pytsk3 when a read it asked of our reader failed (a missing segment, a cut file).
+LIBRARY_ERRORS = (OSError, RuntimeError)
+
+
+class UnreadableImageError(ValueError):
+    """A disk image that was recognised but cannot be read: cut short, a segment missing, a checksum that fails."""
+
 
 #: Header values of an E01 acquisition, under the names our reports use.
 _EWF_HEADER_NAMES = {
@@ -125,6 +143,16 @@ def _tsk_image(reader):
     return _ReaderImage()
 
 
+def _partition_table(image):
+    """pytsk3's reading of the image's partition table; None without one, or for one The Sleuth Kit refuses."""
+    import pytsk3
+
+    try:
+        return pytsk3.Volume_Info(image)
+    except OSError:
+        return None
+
+
 @dataclass
 class Volume:
     """One file system found in an image: where it starts and what it is, or why it could not be read."""
@@ -134,13 +162,15 @@ class Volume:
     filesystem: str | None = None
     error: str | None = None
     handle: Any = field(default=None, repr=False)  # pytsk3.FS_Info
+    cut_short: bool = False  # the file system runs past the end of the image
 
 
 class DiskImage:
     """An open disk image: its volumes, its files, and for E01 its acquisition record.
 
     Use as a context manager. Raises ValueError when neither a partition
-    table nor a file system is found.
+    table nor a file system is found, and :class:`UnreadableImageError` (a
+    ValueError too) when the image is recognised but cannot be read.
     """
 
     def __init__(self, path: str | bytes | os.PathLike):
@@ -153,15 +183,27 @@ class DiskImage:
         self.format = "ewf" if segment == 1 else "raw"
         try:
             self._reader = _EwfReader(self.path) if self.format == "ewf" else _RawReader(self.path)
-        except (OSError, ValueError) as error:
-            raise ValueError(f"cannot open {self.format} image: {error}") from error
+        except (*LIBRARY_ERRORS, ValueError) as error:
+            raise UnreadableImageError(f"cannot open the {self.format} image: {error}") from error
         self._image = _tsk_image(self._reader)
         self.partition_table: str | None = None
-        self.volumes = self._find_volumes()
-        if not any(volume.handle is not None for volume in self.volumes):
-            problems = "; ".join(f"{volume.description}: {volume.error}" for volume in self.volumes)
+        self.problems: list[str] = []  # what is wrong with the image but does not stop it being read
+        try:
+            self.volumes = self._readable_volumes()
+        except BaseException:
             self.close()
+            raise
+
+    def _readable_volumes(self) -> list[Volume]:
+        try:
+            self._media_chunk(0, min(_SECTOR, self.size))  # a damaged E01 may open, yet hold no readable media
+            volumes = self._find_volumes()
+        except RuntimeError as error:  # pytsk3's form of a read of the image that failed
+            raise UnreadableImageError(f"cannot read the {self.format} image: {error}") from error
+        if not any(volume.handle is not None for volume in volumes):
+            problems = "; ".join(f"{volume.description}: {volume.error}" for volume in volumes)
             raise ValueError(f"no readable file system in the image ({problems or 'nothing found'})")
+        return volumes
 
     def __enter__(self) -> DiskImage:
         return self
@@ -178,13 +220,36 @@ class DiskImage:
         """Bytes of media (for E01, the acquired disk, not the compressed file)."""
         return self._reader.size
 
+    @property
+    def cut_short(self) -> bool:
+        """Whether a file system runs past the end of the image (it was cut short, or acquired in part)."""
+        return any(volume.cut_short for volume in self.volumes)
+
     def _find_volumes(self) -> list[Volume]:
+        table = _partition_table(self._image)
+        if table is not None:
+            return self._partitions(table)
+        whole = self._open_filesystem(0, "whole image")
+        table = self._table_without_bad_entries() if whole.handle is None else None
+        return [whole] if table is None else self._partitions(table)
+
+    def _table_without_bad_entries(self):
+        """The MBR read without its entries that start past the end of the disk, each noted in ``problems``.
+
+        The Sleuth Kit refuses a whole table for one such entry, which would
+        hide the good partitions. It reads the table through a view with
+        those entries zeroed; file systems are then read from the image itself.
+        """
+        bad = [entry for entry in _mbr_entries(self._reader.read(0, _SECTOR)) if entry.start * _SECTOR >= self.size]
+        table = _partition_table(_tsk_image(_MaskedReader(self._reader, [entry.position for entry in bad]))) if bad else None
+        if table is None:
+            return None
+        self.problems += [entry.describe(self.size // _SECTOR) for entry in bad]
+        return table
+
+    def _partitions(self, table) -> list[Volume]:
         import pytsk3
 
-        try:
-            table = pytsk3.Volume_Info(self._image)
-        except OSError:
-            return [self._open_filesystem(0, "whole image")]
         self.partition_table = _enum_name(table.info.vstype, "TSK_VS_TYPE_")
         block_size = table.info.block_size
         volumes = []
@@ -193,6 +258,7 @@ class DiskImage:
                 continue  # unallocated gaps and the tables themselves
             description = partition.desc.decode("utf-8", "replace") if isinstance(partition.desc, bytes) else str(partition.desc)
             volumes.append(self._open_filesystem(partition.start * block_size, f"partition {partition.addr}: {description}"))
+        self.problems += [f"{volume.description}: {volume.error}" for volume in volumes if volume.error]
         return volumes
 
     def _open_filesystem(self, offset: int, description: str) -> Volume:
@@ -202,7 +268,15 @@ class DiskImage:
             handle = pytsk3.FS_Info(self._image, offset=offset)
         except OSError as error:
             return Volume(offset=offset, description=description, error=f"no file system read: {error}".strip())
-        return Volume(offset=offset, description=description, filesystem=_enum_name(handle.info.ftype, "TSK_FS_TYPE_"), handle=handle)
+        volume = Volume(offset=offset, description=description, filesystem=_enum_name(handle.info.ftype, "TSK_FS_TYPE_"), handle=handle)
+        # The Sleuth Kit stops last_block_act at the image's end when the file system goes further.
+        volume.cut_short = handle.info.last_block_act < handle.info.last_block
+        if volume.cut_short:
+            self.problems.append(
+                f"{description}: its {volume.filesystem} file system runs to block {handle.info.last_block}, "
+                f"but the image ends at block {handle.info.last_block_act}: the image is cut short"
+            )
+        return volume
 
     def volume_at(self, offset: int) -> Volume:
         """The volume starting at ``offset``; KeyError when there is none."""
@@ -217,6 +291,7 @@ class DiskImage:
             "format": self.format,
             "media_size": self.size,
             "partition_table": self.partition_table,
+            "problems": list(self.problems),
             "volumes": [
                 {"offset": volume.offset, "description": volume.description, "filesystem": volume.filesystem, "error": volume.error}
                 for volume in self.volumes
@@ -238,18 +313,81 @@ class DiskImage:
         names = [name for name in ("md5", "sha1", "sha256") if name in stored] or ["md5"]
         digests = {name: hashlib.new(name) for name in names}
         for offset in range(0, self.size, _CHUNK):
-            chunk = self._reader.read(offset, min(_CHUNK, self.size - offset))
+            chunk = self._media_chunk(offset, min(_CHUNK, self.size - offset))
             for digest in digests.values():
                 digest.update(chunk)
         computed = {name: digest.hexdigest() for name, digest in digests.items()}
         verified = None if not stored else all(computed[name] == stored[name] for name in names)
         return {"stored": stored, "computed": computed, "verified": verified}
 
-    def files(self) -> Iterator[tuple[Volume, int, str, Any]]:
-        """``(volume, inode, inner_path, meta)`` for every regular file, allocated or deleted."""
+    def _media_chunk(self, offset: int, length: int) -> bytes:
+        try:
+            chunk = self._reader.read(offset, length)
+        except OSError as error:
+            raise UnreadableImageError(f"cannot read the media at byte {offset}: {error}") from error
+        if len(chunk) != length:
+            raise UnreadableImageError(f"the media ends at byte {offset + len(chunk)}, before its stated size of {self.size} bytes")
+        return chunk
+
+    def files(self) -> Iterator[ImageFile]:
+        """Every regular file, allocated or deleted, volume by volume, depth first in byte order of names.
+
+        A directory that cannot be listed comes as an :class:`ImageFile` with its ``problem``.
+        """
         for volume in self.volumes:
             if volume.handle is not None:
-                yield from _walk(volume, volume.handle.open_dir(path="/"), "", set())
+                yield from self._volume_files(volume)
+
+    def _volume_files(self, volume: Volume) -> Iterator[ImageFile]:
+        # A stack of listings, not recursion: a hostile image may nest directories thousands deep.
+        root = volume.handle.info.root_inum
+        seen = {root}
+        pending = [iter(self._listing(volume, _Subdirectory(root, "", deleted=False)))]
+        while pending:
+            entry = next(pending[-1], None)
+            if entry is None:
+                pending.pop()
+            elif isinstance(entry, ImageFile):
+                yield entry
+            elif entry.inode not in seen:  # a deleted directory's entry may point back up the tree
+                seen.add(entry.inode)
+                pending.append(iter(self._listing(volume, entry)))
+
+    def _listing(self, volume: Volume, directory: _Subdirectory) -> list[ImageFile | _Subdirectory]:
+        """One directory's files and subdirectories, in byte order of names."""
+        try:
+            named = _named_entries(volume, volume.handle.open_dir(inode=directory.inode), directory.path)
+            if volume.filesystem.startswith("FAT"):
+                listed = {entry.inode for _, entry in named if isinstance(entry, ImageFile)}
+                named += _oversized_fat_files(self._reader, volume, directory, listed)
+        except LIBRARY_ERRORS as error:
+            if directory.deleted:
+                return []  # a deleted directory whose blocks were reused: nothing of it is left to list
+            problem = f"the directory cannot be listed: {error}"
+            return [ImageFile(volume, directory.inode, directory.path or "/", 0, False, problem=problem)]
+        return [entry for _, entry in sorted(named, key=lambda pair: pair[0])]
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """A regular file in a volume as its file system records it, or a directory that cannot be listed."""
+
+    volume: Volume
+    inode: int
+    inner_path: str
+    size: int
+    deleted: bool
+    times: dict[str, str | None] = field(default_factory=dict)
+    problem: str | None = None  # why its content is not read: the file system's records of it are broken
+
+
+@dataclass(frozen=True)
+class _Subdirectory:
+    """A directory met in a listing, to be listed in its turn."""
+
+    inode: int
+    path: str
+    deleted: bool
 
 
 def _enum_name(value: int, prefix: str) -> str:
@@ -266,29 +404,25 @@ def _enum_name(value: int, prefix: str) -> str:
 _FAT_LABEL_SUFFIX = b"(Volume Label Entry)"
 
 
-def _walk(volume: Volume, directory, path: str, seen: set[int]) -> Iterator[tuple[Volume, int, str, Any]]:
+def _named_entries(volume: Volume, directory, path: str) -> list[tuple[bytes, ImageFile | _Subdirectory]]:
+    """``(name, entry)`` for the regular files and subdirectories of a pytsk3 directory."""
     import pytsk3
 
-    entries = []
+    named = []
     for entry in directory:
-        name = entry.info.name.name
-        if name in (b".", b"..") or entry.info.meta is None:
+        name, meta = entry.info.name.name, entry.info.meta
+        if name in (b".", b"..") or meta is None:
             continue
-        entries.append((name, entry))
-    for name, entry in sorted(entries, key=lambda pair: pair[0]):
-        meta = entry.info.meta
         inner = f"{path}/{name.decode('utf-8', 'backslashreplace')}"
         if meta.type in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
-            if meta.addr in seen:
-                continue  # a deleted directory's entry may point back up the tree
-            seen.add(meta.addr)
-            try:
-                subdirectory = entry.as_directory()
-            except OSError:
-                continue  # a deleted directory whose blocks were reused
-            yield from _walk(volume, subdirectory, inner, seen)
+            named.append((name, _Subdirectory(meta.addr, inner, _is_deleted(entry))))
         elif meta.type == pytsk3.TSK_FS_META_TYPE_REG and not name.endswith(_FAT_LABEL_SUFFIX):
-            yield volume, meta.addr, inner, entry
+            times = {key: _utc(getattr(meta, attribute)) for key, attribute in _TIMES.items()}
+            named.append((name, ImageFile(volume, meta.addr, inner, meta.size, _is_deleted(entry), times)))
+    return named
+
+
+_TIMES = {"modified_utc": "mtime", "accessed_utc": "atime", "changed_utc": "ctime", "created_utc": "crtime"}
 
 
 def _is_deleted(entry) -> bool:
@@ -300,7 +434,131 @@ def _is_deleted(entry) -> bool:
 
 
 def _utc(seconds: int) -> str | None:
-    return datetime.fromtimestamp(seconds, timezone.utc).isoformat().replace("+00:00", "Z") if seconds else None
+    try:
+        moment = datetime.fromtimestamp(seconds, timezone.utc) if seconds else None
+    except (OverflowError, OSError, ValueError):  # a hostile time no calendar holds: left out, not a crash
+        return None
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _oversized_fat_files(reader, volume: Volume, directory: _Subdirectory, listed: set[int]) -> list[tuple[bytes, ImageFile]]:
+    """Files of a FAT directory whose entry records a size larger than the whole volume.
+
+    The Sleuth Kit takes such an entry for garbage and lists nothing for it,
+    so the file would vanish from the report. Each comes back here from the
+    directory's own bytes, numbered as The Sleuth Kit numbers entries, with
+    its problem stated and its content left unread.
+    """
+    volume_bytes = volume.handle.info.block_count * volume.handle.info.block_size
+    found = []
+    for inode, entry, long_name in _fat_directory_entries(reader, volume, directory.inode):
+        size = int.from_bytes(entry[28:32], "little")
+        if inode in listed or entry[11] & _FAT_NOT_A_FILE or size <= volume_bytes:
+            continue
+        name = long_name or _fat_short_name(entry)
+        problem = f"the size in the directory entry ({size} bytes) exceeds the whole volume ({volume_bytes} bytes)"
+        file = ImageFile(volume, inode, f"{directory.path}/{name}", size, entry[0] == _FAT_DELETED, problem=problem)
+        found.append((name.encode("utf-8", "surrogateescape"), file))
+    return found
+
+
+_FAT_DELETED = 0xE5
+_FAT_LONG_NAME = 0x0F  # the attribute byte of a long-name piece
+_FAT_NOT_A_FILE = 0x18  # a volume label or a directory
+_FAT_FIRST_INODE = 3  # The Sleuth Kit's number of the first directory entry of the data area
+
+
+def _fat_directory_entries(reader, volume: Volume, directory_inode: int) -> Iterator[tuple[int, bytes, str]]:
+    """``(inode, 32-byte entry, long name or "")`` for each short entry of a FAT directory, up to its end mark."""
+    sector_size = volume.handle.info.block_size
+    per_sector = sector_size // 32
+    first_data_sector = _fat_first_data_sector(reader.read(volume.offset, _SECTOR))
+    pieces: list[str] = []
+    for sector in _directory_sectors(volume.handle, directory_inode):
+        data = reader.read(volume.offset + sector * sector_size, sector_size)
+        for index in range(min(per_sector, len(data) // 32)):
+            entry = data[32 * index : 32 * index + 32]
+            if entry[0] == 0:
+                return  # the end of the directory
+            if entry[11] & 0x3F == _FAT_LONG_NAME:
+                if entry[0] != _FAT_DELETED:  # pieces come last first
+                    pieces.insert(0, (entry[1:11] + entry[14:26] + entry[28:32]).decode("utf-16-le", "replace"))
+                continue
+            long_name = "".join(pieces).split("\x00")[0]
+            pieces = []
+            yield (sector - first_data_sector) * per_sector + _FAT_FIRST_INODE + index, entry, long_name
+
+
+def _fat_first_data_sector(boot_sector: bytes) -> int:
+    """Where a FAT volume's root directory (FAT12/16) or first cluster (FAT32) starts, in sectors."""
+    reserved, fat_count, sectors_per_fat = struct.unpack_from("<HBxxxxxH", boot_sector, 14)
+    if sectors_per_fat == 0:  # FAT32 keeps it in a 32-bit field of its own
+        (sectors_per_fat,) = struct.unpack_from("<I", boot_sector, 36)
+    return reserved + fat_count * sectors_per_fat
+
+
+def _directory_sectors(handle, inode: int) -> Iterator[int]:
+    """The sectors (FAT's blocks) that hold a directory, in order."""
+    for attribute in handle.open_meta(inode=inode):
+        for run in attribute:
+            yield from range(run.addr, run.addr + run.len)
+
+
+def _fat_short_name(entry: bytes) -> str:
+    """An 8.3 name as The Sleuth Kit shows it: lower case where the entry says so, "_" for a deleted first letter."""
+    base, extension = entry[0:8].rstrip(b" "), entry[8:11].rstrip(b" ")
+    if entry[0] == _FAT_DELETED:
+        base = b"_" + base[1:]
+    if entry[12] & 0x08:
+        base = base.lower()
+    if entry[12] & 0x10:
+        extension = extension.lower()
+    name = base + (b"." + extension if extension else b"")
+    return name.decode("cp437")
+
+
+@dataclass(frozen=True)
+class _MbrEntry:
+    """One of the four primary entries of a DOS partition table."""
+
+    slot: int
+    kind: int
+    start: int  # sector
+    sectors: int
+
+    @property
+    def position(self) -> tuple[int, int]:
+        """Where the entry lies in the first sector: (offset, length)."""
+        return 446 + 16 * self.slot, 16
+
+    def describe(self, disk_sectors: int) -> str:
+        return (f"partition table entry {self.slot + 1} (type 0x{self.kind:02x}) starts at sector {self.start}, "
+                f"past the end of the disk ({disk_sectors} sectors): left out")
+
+
+def _mbr_entries(sector: bytes) -> list[_MbrEntry]:
+    """The used primary entries of an MBR; none when the sector has no boot signature."""
+    if len(sector) < _SECTOR or sector[510:512] != b"\x55\xaa":
+        return []
+    entries = [_MbrEntry(slot, *struct.unpack_from("<4xB3xII", sector, 446 + 16 * slot)) for slot in range(4)]
+    return [entry for entry in entries if entry.kind]
+
+
+class _MaskedReader:
+    """A reader that shows zeros over ``masks`` ((offset, length) pairs): a partition table without its bad entries."""
+
+    def __init__(self, reader, masks: list[tuple[int, int]]):
+        self._reader = reader
+        self._masks = masks
+        self.size = reader.size
+
+    def read(self, offset: int, length: int) -> bytes:
+        data = bytearray(self._reader.read(offset, length))
+        for start, size in self._masks:
+            low, high = max(start, offset), min(start + size, offset + len(data))
+            if low < high:
+                data[low - offset : high - offset] = bytes(high - low)
+        return bytes(data)
 
 
 class TskFileStream(io.RawIOBase):
@@ -332,9 +590,13 @@ class TskFileStream(io.RawIOBase):
         length = min(len(buffer), self._size - self._position)
         if length <= 0:
             return 0
-        data = self._file.read_random(self._position, length)
+        try:
+            data = self._file.read_random(self._position, length)
+        except RuntimeError as error:  # pytsk3's form of a read of the image that failed
+            raise OSError(f"cannot read offset {self._position} of {self._size}: {error}") from error
         if not data:
-            raise OSError(f"no data at offset {self._position} of {self._size}")
+            raise OSError(f"the size in the directory entry ({self._size} bytes) exceeds the data the file system "
+                          f"holds for the file: nothing at offset {self._position}")
         buffer[: len(data)] = data
         self._position += len(data)
         return len(data)
@@ -364,11 +626,10 @@ class InnerFileOpener:
     size: int
 
     def __call__(self) -> BinaryIO:
-        image = _shared_image(self.image_path)
         try:
-            handle = image.volume_at(self.partition_offset).handle
+            handle = _shared_image(self.image_path).volume_at(self.partition_offset).handle
             file = handle.open_meta(inode=self.inode)
-        except (KeyError, OSError) as error:
+        except (KeyError, ValueError, *LIBRARY_ERRORS) as error:
             raise OSError(f"cannot open inode {self.inode} at offset {self.partition_offset}: {error}") from error
         return io.BufferedReader(TskFileStream(file, self.size), buffer_size=_CHUNK)
 
@@ -386,37 +647,35 @@ class DiskImageSource:
 
     def items(self) -> Iterator[Item]:
         """Every regular file in every readable volume, deleted ones included, in a stable order."""
-        image = _shared_image(self.path)
-        for volume, inode, inner_path, entry in image.files():
-            opener = InnerFileOpener(self.path, volume.offset, inode, entry.info.meta.size)
-            origin = {
-                "image": self.name,
-                "image_path": display_name(self.path),
-                "partition_offset": volume.offset,
-                "partition": volume.description,
-                "filesystem": volume.filesystem,
-                "inode": inode,
-                "inner_path": inner_path,
-                "deleted": _is_deleted(entry),
-                "modified_utc": _utc(entry.info.meta.mtime),
-                "accessed_utc": _utc(entry.info.meta.atime),
-                "changed_utc": _utc(entry.info.meta.ctime),
-                "created_utc": _utc(entry.info.meta.crtime),
-            }
+        for file in _shared_image(self.path).files():
+            yield self._item(file)
+
+    def _item(self, file: ImageFile) -> Item:
+        """The item of one file; one whose records are broken, or whose first bytes cannot be read, says why."""
+        volume = file.volume
+        opener = InnerFileOpener(self.path, volume.offset, file.inode, file.size)
+        origin = {
+            "image": self.name,
+            "image_path": display_name(self.path),
+            "partition_offset": volume.offset,
+            "partition": volume.description,
+            "filesystem": volume.filesystem,
+            "inode": file.inode,
+            "inner_path": file.inner_path,
+            "deleted": file.deleted,
+            **file.times,
+        }
+        kind, mime = "other", None
+        if file.problem is not None:
+            origin["open_error"] = file.problem
+        else:
             try:
                 with opener() as stream:
                     kind, mime = sniff(stream.read(HEADER_SIZE))
             except OSError as error:
-                kind, mime = "other", None
                 origin["open_error"] = str(error)
-            yield Item(
-                name=f"{self.name}:{volume.offset}:{inode}:{inner_path}",
-                kind=kind,
-                mime=mime,
-                size=opener.size,
-                open=opener,
-                origin=origin,
-            )
+        name = f"{self.name}:{volume.offset}:{file.inode}:{file.inner_path}"
+        return Item(name=name, kind=kind, mime=mime, size=file.size, open=opener, origin=origin)
 
 
 def image_path(item: Item) -> bytes | None:
@@ -431,7 +690,7 @@ def expand_disk_images(items: Iterable[Item]) -> Iterator[Item]:
 
     Only the first segment of an E01 set is opened (it reads the others);
     an image that cannot be read as a disk passes through unexpanded, and the
-    disk-image plugin records why.
+    disk-image plugin, which opens it again, records why.
     """
     for item in items:
         yield item
@@ -440,7 +699,7 @@ def expand_disk_images(items: Iterable[Item]) -> Iterator[Item]:
             continue
         try:
             yield from DiskImageSource(path, name=item.name).items()
-        except (OSError, ValueError):
+        except (ValueError, *LIBRARY_ERRORS):
             continue
 
 

@@ -49,6 +49,10 @@ TOP_FRAMES = 3
 FINDING_ROWS = 60
 #: Characters of one table cell before the rest is left to the JSON report.
 CELL_CHARACTERS = 2000
+#: Characters of an item's name in a heading, and in a narrow table column, before it is cut in the
+#: middle (its start and its file name stay); the item's page then gives it whole, and the JSON always does.
+HEADING_NAME_CHARACTERS = 120
+CELL_NAME_CHARACTERS = 300
 #: Findings with at most this many rows are set two a row.
 SHORT_FINDING_ROWS = 24
 
@@ -246,6 +250,32 @@ def _markup(text: Any) -> str:
     return escape(_plain(text))
 
 
+def _shortened(text: Any, limit: int) -> str:
+    """``text`` made plain (see :func:`_plain`) and, when longer than ``limit``, cut in the middle with an
+    ellipsis: the start and the end (a path's file name) stay, and no escape is split."""
+    pieces = [_plain(character) for character in str(text)]
+    if sum(map(len, pieces)) <= limit:
+        return "".join(pieces)
+    head = _leading(pieces, limit // 3)
+    tail = _leading(pieces[::-1], limit - limit // 3 - 1)[::-1]
+    return "".join(head) + "\u2026" + "".join(tail)
+
+
+def _leading(pieces: list[str], limit: int) -> list[str]:
+    """The first of ``pieces`` that together hold at most ``limit`` characters."""
+    taken, length = [], 0
+    for piece in pieces:
+        length += len(piece)
+        if length > limit:
+            break
+        taken.append(piece)
+    return taken
+
+
+def _name_cell(name: str) -> _Markup:
+    return _Markup(escape(_shortened(name, CELL_NAME_CHARACTERS)))
+
+
 def _cell_markup(value: Any) -> str:
     if isinstance(value, _Markup):
         return value
@@ -355,6 +385,7 @@ class _Builder:
         self.mono = ParagraphStyle("Mono", parent=self.cell, fontName="Courier", fontSize=6, leading=7.5)
         self.bullet = ParagraphStyle("Bullet", parent=self.body, leftIndent=12, bulletIndent=2, spaceAfter=3)
         self.width = 21.0 * cm - 3.6 * cm
+        self.height = A4[1] - 3.6 * cm - 12  # the page's frame, inside its 6-point padding
         self._outline = 0
 
     def story(self) -> list:
@@ -386,7 +417,7 @@ class _Builder:
         mono = set(mono_keys)
         data = [
             [
-                Paragraph(_markup(key), self.key),
+                Paragraph(_cell_markup(key), self.key),
                 Paragraph(_cell_markup(value), self.mono if key in mono else self.cell),
             ]
             for key, value in rows
@@ -469,7 +500,7 @@ class _Builder:
             check = _hash_check(item)
             rows.append([
                 number,
-                item.name,
+                _name_cell(item.name),
                 _Markup(f"{item.size:,} bytes" + (f"<br/>{_markup(item.mime)}" if item.mime else "")),
                 _Markup(digest_lines),
                 _Markup(f"<b>{check}</b>" if check == "MISMATCH" else check),
@@ -517,7 +548,7 @@ class _Builder:
             pages = {item.name: index for index, item in enumerate(report.items, start=1)}
             story.append(self.table(
                 ["Item", "Name", "Score", "Band", "Faces"],
-                [[pages[item.name], item.name, _score(item.score), item.band, len(item.faces)] for item in flagged],
+                [[pages[item.name], _name_cell(item.name), _score(item.score), item.band, len(item.faces)] for item in flagged],
                 [0.08, 0.56, 0.1, 0.16, 0.1],
             ))
         else:
@@ -537,28 +568,8 @@ class _Builder:
         return story
 
     def item_page(self, number: int, total: int, item: ItemReport) -> list:
-        picture_width = 0.58 * self.width
-        facts = self.key_values([
-            ("Status", item.status),
-            *((("Reason", item.reason),) if item.reason else ()),
-            ("Score", _score(item.score)),
-            ("Band", item.band),
-            ("Type", f"{item.kind}" + (f" ({item.mime})" if item.mime else "")),
-            ("Size", f"{item.size:,} bytes"),
-            *((f"Origin: {key}", value) for key, value in flatten(dict(item.origin))),
-            ("SHA-256", (item.hashes or {}).get("sha256")),
-            ("Hash check", _hash_check(item)),
-        ], mono_keys={"SHA-256"}, width=self.width - picture_width - 8)
-        # The picture and the item's facts side by side keep an item on one page.
-        top = Table([[self.picture(item, picture_width), facts]], colWidths=[picture_width, self.width - picture_width],
-                    hAlign="LEFT")
-        top.setStyle(TableStyle([
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("LEFTPADDING", (0, 0), (0, 0), 0),
-            ("RIGHTPADDING", (0, 0), (0, 0), 8),
-            ("LEFTPADDING", (1, 0), (1, 0), 0),
-        ]))
-        story = [self.section(f"Item {number} of {total}: {item.name}", level=1), top, Spacer(1, 6)]
+        title = f"Item {number} of {total}: {_shortened(item.name, HEADING_NAME_CHARACTERS)}"
+        story = [self.section(title, level=1), *self.picture_and_facts(item), Spacer(1, 6)]
         faces = item.faces
         if faces:
             story.append(self.table(
@@ -576,6 +587,48 @@ class _Builder:
             story += self.face_strip(item, faces)
         story += self.findings(list(item.findings.values()))
         return story
+
+    def picture_and_facts(self, item: ItemReport) -> list:
+        """The picture and the item's facts side by side, which keeps an item on one page.
+
+        A table row cannot break across pages, so facts too tall for one
+        (long paths, long reasons) follow the picture at full width instead.
+        """
+        picture_width = 0.58 * self.width
+        facts_width = self.width - picture_width - 8
+        rows = self.fact_rows(item)
+        facts = self.key_values(rows, mono_keys={"SHA-256"}, width=facts_width)
+        if not self.fits_a_page(facts, facts_width):
+            return [*self.picture(item, picture_width), self.key_values(rows, mono_keys={"SHA-256"})]
+        top = Table([[self.picture(item, picture_width), facts]], colWidths=[picture_width, self.width - picture_width],
+                    hAlign="LEFT")
+        top.setStyle(TableStyle([
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("LEFTPADDING", (0, 0), (0, 0), 0),
+            ("RIGHTPADDING", (0, 0), (0, 0), 8),
+            ("LEFTPADDING", (1, 0), (1, 0), 0),
+        ]))
+        return [top]
+
+    @staticmethod
+    def fact_rows(item: ItemReport) -> list[tuple[str, Any]]:
+        long_name = len(_plain(item.name)) > HEADING_NAME_CHARACTERS  # the heading shows it cut
+        return [
+            *((("Name", item.name),) if long_name else ()),
+            ("Status", item.status),
+            *((("Reason", item.reason),) if item.reason else ()),
+            ("Score", _score(item.score)),
+            ("Band", item.band),
+            ("Type", f"{item.kind}" + (f" ({item.mime})" if item.mime else "")),
+            ("Size", f"{item.size:,} bytes"),
+            *((f"Origin: {key}", value) for key, value in flatten(dict(item.origin))),
+            ("SHA-256", (item.hashes or {}).get("sha256")),
+            ("Hash check", _hash_check(item)),
+        ]
+
+    def fits_a_page(self, flowable, width: float) -> bool:
+        """Whether ``flowable``, ``width`` wide, leaves room on one page for its cell's padding and a title."""
+        return flowable.wrap(width, self.height)[1] <= 0.9 * self.height
 
     def timeline(self, faces: list[FaceResult]) -> list:
         """A video's face scores over time, one line per face track, with the band edges dashed."""
@@ -731,11 +784,12 @@ class _Builder:
         for finding in findings:
             rows = self.finding_rows(finding)
             title = self.section(f"Findings of {finding.plugin} {finding.version}", level=2, style=self.subheading)
-            if len(rows) > SHORT_FINDING_ROWS:
+            table = self.key_values(rows, width=half - 6)
+            if len(rows) > SHORT_FINDING_ROWS or not self.fits_a_page(table, half - 6):
                 flush()  # a long table must be free to break across pages
                 story += [title, self.key_values(rows)]
                 continue
-            pending.append([title, self.key_values(rows, width=half - 6)])
+            pending.append([title, table])
             if len(pending) == 2:
                 flush()
         flush()
