@@ -147,7 +147,9 @@ class ScanReport:
     model card (name, thresholds, calibration, training data) as plain
     values. ``custody_log_sha256`` is the SHA-256 of the custody log's
     ``scan_finished`` line, which anchors the whole chain; only the records of
-    the reports written from this object follow it.
+    the reports written from this object follow it. ``evidence_warnings``
+    says how the roots were taken (an overlapping root merged into another,
+    a root given twice), so that no such decision is silent.
     """
 
     case: str | None
@@ -165,6 +167,7 @@ class ScanReport:
     items: list[ItemReport] = field(default_factory=list)
     custody_log: str | None = None  # path of the .jsonl action log
     custody_log_sha256: str | None = None
+    evidence_warnings: list[str] = field(default_factory=list)
 
     @property
     def flagged(self) -> list[ItemReport]:

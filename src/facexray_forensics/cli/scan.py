@@ -55,8 +55,12 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
     paths inside the evidence are refused.
 
     Beside the first output, the scan writes NAME.custody.jsonl, the
-    hash-chained custody log (check it with fxr-forensic verify-log), and
-    NAME.journal.jsonl, the per-item journal that --resume continues from.
+    hash-chained custody log (check it with fxr-forensic verify-log), sealed
+    at the end by NAME.custody.jsonl.head, and NAME.journal.jsonl, the
+    per-item journal that --resume continues from; the log records each
+    journal line's SHA-256, so an edited journal is refused. While a scan
+    runs it holds NAME.journal.jsonl.lock: a second scan of the same
+    outputs is refused.
 
     Exit status: 0 nothing flagged, 3 at least one item flagged (moderate or
     strong), 4 at least one item failed (unreadable, or its hashes changed
@@ -137,6 +141,8 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
     except OutputError as error:
         click.echo(f"fxr-forensic scan: {error}", err=True)
         sys.exit(EXIT_OUTPUTS_UNWRITTEN)
+    for warning in report.evidence_warnings:
+        click.echo(f"fxr-forensic scan: warning: {warning}", err=True)
     summary = report.summary
     click.echo(
         f"{summary['items']} items: {summary['scored']} scored, {summary['flagged']} flagged, "

@@ -121,6 +121,14 @@ _FILE_TYPES = {
 }
 
 
+@dataclass(frozen=True)
+class _Folder:
+    """A directory met in a listing, to be listed in its turn."""
+
+    path: bytes
+    name: bytes
+
+
 class FileSource:
     """Items from files and folders given on the command line (an ``ItemSource``).
 
@@ -130,16 +138,43 @@ class FileSource:
     given as a file is named by its file name. Two roots with the same last
     component are told apart by their full absolute path. A root that is
     itself a link is followed (the examiner named it); links inside are not.
+
+    Overlapping roots are merged: a folder that lies inside another root
+    (``scan ev ev/sub``), or any root given twice, is dropped, so its files
+    are scanned once, under the outer root. A file named on its own keeps
+    its own name even inside a folder root. :attr:`warnings` says what was
+    merged, for the scan to report.
     """
 
     def __init__(self, roots: Iterable[str | bytes | os.PathLike]):
-        self.roots = [os.path.abspath(os.fsencode(root)) for root in roots]
-        if not self.roots:
+        given = [os.path.abspath(os.fsencode(root)) for root in roots]
+        if not given:
             raise ValueError("no evidence given")
-        for root in self.roots:
+        for root in given:
             if not os.path.lexists(root):
                 raise ValueError(f"evidence not found: {display_name(root)}")
+        self.warnings: list[str] = []
+        self.roots = self._without_overlaps(given)
         self._prefixes = self._root_prefixes()
+
+    def _without_overlaps(self, roots: list[bytes]) -> list[bytes]:
+        """The roots in the order given, less those another root already covers; a warning for each overlap."""
+        resolved = [os.path.realpath(root) for root in roots]
+        folders = [os.path.isdir(path) for path in resolved]
+        kept = []
+        for index, (root, path) in enumerate(zip(roots, resolved)):
+            outer = next((roots[other] for other, base in enumerate(resolved) if folders[other] and _inside(path, base)), None)
+            if path in resolved[:index]:
+                self.warnings.append(f"evidence {display_name(root)} is given twice: it is scanned once")
+            elif outer is not None and folders[index]:
+                self.warnings.append(f"evidence {display_name(root)} lies inside {display_name(outer)}: "
+                                     "its files are scanned once, under the latter")
+            else:
+                if outer is not None:  # a file the examiner named: kept under its own name, and said so
+                    self.warnings.append(f"evidence {display_name(root)} also lies inside {display_name(outer)}: "
+                                         "it is scanned under both names")
+                kept.append(root)
+        return kept
 
     def _root_prefixes(self) -> list[bytes]:
         bases = [os.path.basename(root.rstrip(b"/")) or b"/" for root in self.roots]
@@ -154,7 +189,7 @@ class FileSource:
             except OSError:
                 root_stat = os.lstat(root)  # a broken link: recorded as a link
             if stat.S_ISDIR(root_stat.st_mode):
-                yield from self._walk(os.path.realpath(root), prefix)
+                yield from _walk(os.path.realpath(root), prefix)
             elif stat.S_ISREG(root_stat.st_mode):
                 yield _file_item(os.path.realpath(root), display_name(prefix), root_stat.st_size)
             else:
@@ -165,31 +200,55 @@ class FileSource:
                 finally:
                     os.close(descriptor)
 
-    def _walk(self, directory: bytes, prefix: bytes) -> Iterator[Item]:
-        try:
-            descriptor = _open_descriptor(directory, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
-        except OSError as error:
-            yield _unlistable_item(directory, prefix, error)
-            return
-        try:
-            with os.scandir(descriptor) as listing:
-                entries = sorted(os.fsencode(entry.name) for entry in listing)
-            for entry in entries:
-                path = os.path.join(directory, entry)
-                name = prefix + b"/" + entry
-                try:
-                    entry_stat = os.stat(entry, dir_fd=descriptor, follow_symlinks=False)
-                except OSError as error:  # vanished between listing and stat
-                    yield _unlistable_item(path, name, error)
-                    continue
-                if stat.S_ISDIR(entry_stat.st_mode):
-                    yield from self._walk(path, name)
-                elif stat.S_ISREG(entry_stat.st_mode):
-                    yield _file_item(path, display_name(name), entry_stat.st_size)
-                else:
-                    yield _special_item(path, display_name(name), entry_stat, descriptor, entry)
-        finally:
-            os.close(descriptor)
+
+def _inside(path: bytes, base: bytes) -> bool:
+    """Whether the resolved ``path`` lies strictly inside the resolved directory ``base``."""
+    return path.startswith(base.rstrip(b"/") + b"/")
+
+
+def _walk(top: bytes, prefix: bytes) -> Iterator[Item]:
+    """Every entry under the directory ``top``, depth first in byte order of names.
+
+    A stack of listings, not recursion: a tree thousands of levels deep must
+    not exhaust Python's stack, nor hold a descriptor open per level.
+    """
+    pending = [iter(_listing(top, prefix))]
+    while pending:
+        entry = next(pending[-1], None)
+        if entry is None:
+            pending.pop()
+        elif isinstance(entry, _Folder):
+            pending.append(iter(_listing(entry.path, entry.name)))
+        else:
+            yield entry
+
+
+def _listing(directory: bytes, prefix: bytes) -> list[Item | _Folder]:
+    """The entries of one directory in byte order of names: items, and folders still to list."""
+    try:
+        descriptor = _open_descriptor(directory, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW)
+    except OSError as error:
+        return [_unlistable_item(directory, prefix, error)]
+    try:
+        with os.scandir(descriptor) as listing:
+            names = sorted(os.fsencode(entry.name) for entry in listing)
+        return [_entry(directory, prefix, name, descriptor) for name in names]
+    finally:
+        os.close(descriptor)
+
+
+def _entry(directory: bytes, prefix: bytes, entry: bytes, descriptor: int) -> Item | _Folder:
+    path = os.path.join(directory, entry)
+    name = prefix + b"/" + entry
+    try:
+        entry_stat = os.stat(entry, dir_fd=descriptor, follow_symlinks=False)
+    except OSError as error:  # vanished between listing and stat
+        return _unlistable_item(path, name, error)
+    if stat.S_ISDIR(entry_stat.st_mode):
+        return _Folder(path, name)
+    if stat.S_ISREG(entry_stat.st_mode):
+        return _file_item(path, display_name(name), entry_stat.st_size)
+    return _special_item(path, display_name(name), entry_stat, descriptor, entry)
 
 
 def _unlistable_item(path: bytes, name: bytes, error: OSError) -> Item:
@@ -208,6 +267,6 @@ def inside(path: str | bytes | os.PathLike, roots: Iterable[str | bytes | os.Pat
     target = os.path.realpath(os.fsencode(path))
     for root in roots:
         base = os.path.realpath(os.fsencode(root))
-        if target == base or target.startswith(base.rstrip(b"/") + b"/"):
+        if target == base or _inside(target, base):
             return True
     return False

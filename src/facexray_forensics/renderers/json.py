@@ -87,6 +87,7 @@ def report_document(report: ScanReport) -> dict[str, Any]:
             "started_utc": report.started_utc,
             "finished_utc": report.finished_utc,
             "evidence": list(report.evidence),
+            "evidence_warnings": list(report.evidence_warnings),
             "custody_log": report.custody_log,
             "custody_log_sha256": report.custody_log_sha256,
             "summary": report.summary,

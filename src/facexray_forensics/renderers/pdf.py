@@ -483,8 +483,16 @@ class _Builder:
             Spacer(1, 6),
             self.section("Settings", level=1),
             self.key_values(flatten(dict(report.settings))),
+            *self.evidence_warnings(),
         ]
         return story
+
+    def evidence_warnings(self) -> list:
+        """How overlapping or repeated roots were taken; nothing when no root overlapped."""
+        warnings = self.report.evidence_warnings
+        if not warnings:
+            return []
+        return [self.section("Evidence warnings", level=1), *(self.paragraph(_markup(text), self.bullet) for text in warnings)]
 
     def inventory(self) -> list:
         rows = []

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from facexray_forensics import __version__
-from facexray_forensics.custody import CustodyLog, utc_now
+from facexray_forensics.custody import CustodyLog, seal_path, utc_now
 from facexray_forensics.evidence import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_PIXELS,
@@ -53,7 +53,7 @@ from facexray_forensics.evidence.disk_image import expand_disk_images, inner_ite
 from facexray_forensics.plugins import Plugin, ScanContext
 from facexray_forensics.plugins.builtin import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_FACE
 from facexray_forensics.records import Finding, Item, ItemReport, ScanReport, Status
-from facexray_forensics.scan.journal import Journal, item_from_dict
+from facexray_forensics.scan.journal import Journal, ScanLock, item_from_dict, lock_path
 from facexray_forensics.scan.outputs import (
     check_placement,
     check_targets,
@@ -317,6 +317,16 @@ def _item_report(item: Item, findings: dict[str, Finding]) -> ItemReport:
     )
 
 
+def _missing_report(record: Mapping[str, Any]) -> ItemReport:
+    """An item the interrupted run analysed that is gone at resume: unreadable now, its earlier result named.
+    The journal keeps that result; the report does not present it as current."""
+    report = item_from_dict(record)
+    earlier = report.status.value if report.score is None else f"{report.status.value}, score {report.score:.3f}"
+    report.reason = f"missing at resume: the file is gone since the interrupted run, which found it {earlier}"
+    report.status, report.score, report.band, report.findings = Status.UNREADABLE, None, None, {}
+    return report
+
+
 def run_scan(
     evidence: Sequence[str | os.PathLike],
     outputs: Sequence[Output],
@@ -335,19 +345,34 @@ def run_scan(
     custody log's chain is continued; without it, an existing log or journal
     is refused. Raises ValueError for a placement or configuration problem
     before anything is written. ``timings``, when given, is filled with
-    seconds per stage.
+    seconds per stage. A second scan of the same outputs, while this one
+    runs, is refused with ValueError.
     """
-    from tqdm import tqdm
-
     case = case or ScanCase()
     roots = [os.path.abspath(os.fspath(root)) for root in evidence]
     custody_path, journal_path = output_paths(outputs)
     written = [Path(os.path.abspath(output.path)) for output in outputs]
     sidecars = [path.with_name(path.name + ".sha256") for path in written]
-    check_placement([*written, *sidecars, custody_path, journal_path], roots)
-    check_targets([*written, *sidecars], [custody_path, journal_path], resume)
+    lock, seal = Path(lock_path(journal_path)), Path(seal_path(custody_path))
+    check_placement([*written, *sidecars, custody_path, journal_path, lock, seal], roots)
+    check_targets([*written, *sidecars, lock], [custody_path, journal_path, seal], resume)
     make_output_folders([path.parent for path in written])
+    with output_failures():  # a read-only output folder fails here, before anything is written
+        held = ScanLock(journal_path)
+    with held:
+        return _scan_locked(outputs, written, roots, custody_path, journal_path, plugins, settings, case, resume, sources,
+                            progress, timings)
+
+
+def _scan_locked(outputs: Sequence[Output], written: Sequence[Path], roots: list[str], custody_path: Path, journal_path: Path,
+                 plugins: Sequence[Plugin], settings: ScanSettings, case: ScanCase, resume: bool,
+                 sources: Sequence[ItemSource] | None, progress: bool, timings: ScanTimings | None) -> ScanReport:
+    """The rest of :func:`run_scan`, under the lock on its outputs."""
+    from tqdm import tqdm
+
     sources = list(sources) if sources is not None else [FileSource(roots)]
+    # A source that merges or drops roots (FileSource) says why; the log and the report record it.
+    evidence_warnings = [warning for source in sources for warning in getattr(source, "warnings", ())]
     timings = timings if timings is not None else ScanTimings()
     wall_start = time.perf_counter()
 
@@ -391,15 +416,21 @@ def run_scan(
             },
         )
         decisive = {key: value for key, value in recorded_settings.items() if key not in ScanSettings.RUNTIME}
-        journal = Journal(journal_path, {"evidence": roots, "settings": decisive, "model_sha256": model_sha256}, resume)
+        journal = Journal(journal_path, {"evidence": roots, "settings": decisive, "model_sha256": model_sha256}, resume,
+                          custody.recorded("item_analysed", "journal_sha256"))
     started = utc_now()
     items = list(expand_disk_images(item for source in sources for item in source.items()))
     resumed = [item.name for item in items if item.name in journal.done]
+    present = {item.name for item in items}
+    missing = [_missing_report(record) for name, record in journal.done.items() if name not in present]
     with output_failures():
         custody.append(
             "scan_resumed" if resume and custody.sequence else "scan_started",
-            {"evidence": roots, "items": len(items), "already_done": len(resumed), "outputs": [str(path) for path in written]},
+            {"evidence": roots, "evidence_warnings": evidence_warnings, "items": len(items), "already_done": len(resumed),
+             "outputs": [str(path) for path in written]},
         )
+        for report in missing:
+            custody.append("item_missing", {"item": report.name, "reason": report.reason})
     workers = settings.workers or os.cpu_count() or 1
     todo = [item for item in items if item.name not in journal.done]
     runner = _Runner(min(workers, max(1, len(todo))), unstarted, worker_context)
@@ -423,12 +454,15 @@ def run_scan(
             records_start = time.perf_counter()
             for item, found in batch:
                 report = _item_report(item, found)
+                # Journal first: a kill between the two leaves a journal line the log never vouched for,
+                # which --resume drops and redoes; the reverse would leave a vouched line missing.
+                journal_sha256 = journal.append(report)
                 custody.append(
                     "item_analysed",
                     {"item": item.name, "status": report.status.value, "reason": report.reason, "score": report.score,
-                     "band": None if report.band is None else report.band.value, "faces": len(report.faces)},
+                     "band": None if report.band is None else report.band.value, "faces": len(report.faces),
+                     "journal_sha256": journal_sha256},
                 )
-                journal.append(report)
                 bar.update(1)
             batch.clear()
             timings.add({"records": time.perf_counter() - records_start})
@@ -472,6 +506,7 @@ def run_scan(
         if report.hash_verified is False:
             mismatches.append(item.name)
         reports.append(report)
+    reports += missing
     with output_failures():
         custody.append(
             "hashes_reverified",
@@ -492,6 +527,7 @@ def run_scan(
         evidence=roots,
         items=reports,
         custody_log=str(custody_path),
+        evidence_warnings=evidence_warnings,
     )
     # The reports carry the chain head as of scan_finished: the report_written
     # records, which name the reports' own hashes, can only follow it.
@@ -500,6 +536,7 @@ def run_scan(
         for output, path in zip(outputs, written):
             digest = write_output(output.render, report, path)
             custody.append("report_written", {"path": str(path), "sha256": digest})
+        custody.seal()
         custody.close()
     timings.wall = time.perf_counter() - wall_start
     return report
