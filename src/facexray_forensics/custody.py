@@ -7,8 +7,11 @@ SHA-256, settings, full command line, host, case, exhibit, examiner), the
 action and its data, and ``record_sha256``, the SHA-256 of the record
 without that field. Changing any byte of a record breaks either its own hash
 or its successor's link, and :func:`verify_log` names the first record that
-no longer holds. The SHA-256 of the last line anchors the whole chain; the
-report prints it.
+no longer holds. The SHA-256 of the ``scan_finished`` line anchors the chain
+in the reports, which print it. Nothing in the log links to its last record,
+so a finished scan also seals the log: the sidecar ``LOG.head`` names the
+last record's number and SHA-256, and is written by rename. Continuing a
+sealed log removes the seal first; sealing again ends the continued scan.
 
 Lines are written with one ``write`` on a descriptor opened O_APPEND and
 fsynced, so a killed scan leaves whole lines and a resumed scan continues
@@ -21,6 +24,7 @@ import datetime
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +37,7 @@ ACTIONS = (
     "scan_resumed",
     "item_hashed",
     "item_analysed",
+    "item_missing",
     "hashes_reverified",
     "report_written",
     "scan_finished",
@@ -71,6 +76,9 @@ def verify_log(path: str | os.PathLike, expected_final_sha256: str | None = None
     log must hold that record, and only ``report_written`` records may follow
     it (a report cannot contain the hash of the record that names the
     report's own hash). This catches a cut-off, replaced or extended tail.
+    The head sidecar, when there is one (and it must be, with
+    ``expected_final_sha256``), must name the last record: that catches a
+    change to the last record, which no later link covers.
     """
     with open(path, "rb") as stream:
         content = stream.read()
@@ -110,7 +118,37 @@ def verify_log(path: str | os.PathLike, expected_final_sha256: str | None = None
             anchor = number
     if expected is not None and anchor is None:
         return LogVerification(False, len(lines), previous, len(lines), "the log has no record with the SHA-256 the report names")
-    return LogVerification(True, len(lines), previous)
+    return _check_seal(path, LogVerification(True, len(lines), previous), required=expected is not None)
+
+
+def seal_path(path: str | os.PathLike) -> str:
+    """The head sidecar of the log at ``path``."""
+    return f"{os.fspath(path)}.head"
+
+
+def _check_seal(path: str | os.PathLike, chain: LogVerification, required: bool) -> LogVerification:
+    """``chain`` (an intact chain) checked against the head sidecar, when there is one or ``required``."""
+    try:
+        with open(seal_path(path), "rb") as stream:
+            seal = json.loads(stream.read())
+        sealed_records, sealed_sha256 = seal["records"], seal["final_sha256"]
+        if not isinstance(sealed_records, int) or not isinstance(sealed_sha256, str):
+            raise ValueError("records must be a number and final_sha256 a string")
+    except FileNotFoundError:
+        if not required:
+            return chain
+        return LogVerification(False, chain.records, chain.final_sha256, chain.records,
+                               f"no head sidecar {seal_path(path)}: the last record cannot be checked")
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        return LogVerification(False, chain.records, chain.final_sha256, chain.records, f"the head sidecar is not valid: {error}")
+    if sealed_records != chain.records:
+        return LogVerification(False, chain.records, chain.final_sha256, min(sealed_records, chain.records) + 1,
+                               f"the log holds {chain.records} records but was sealed with {sealed_records} "
+                               "(records added or removed at the end)")
+    if sealed_sha256 != chain.final_sha256:
+        return LogVerification(False, chain.records, chain.final_sha256, chain.records,
+                               "the last record was changed after the log was sealed (its SHA-256 differs from the head sidecar)")
+    return chain
 
 
 class CustodyLog:
@@ -134,6 +172,7 @@ class CustodyLog:
             self.sequence = check.records
             self.last_sha256 = check.final_sha256
         self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._unseal = os.path.lexists(seal_path(self.path))
 
     def append(self, action: str, data: Mapping[str, Any] | None = None) -> str:
         """Write one record and return the SHA-256 of its line (the new chain head)."""
@@ -149,6 +188,9 @@ class CustodyLog:
         }
         record["record_sha256"] = _record_hash(record)
         line = _canonical(record)
+        if self._unseal:  # a continued log is no longer the one that was sealed
+            os.unlink(seal_path(self.path))
+            self._unseal = False
         written = os.write(self._descriptor, line + b"\n")
         if written != len(line) + 1:
             raise OSError(f"short write to the custody log {self.path}")
@@ -156,6 +198,26 @@ class CustodyLog:
         self.sequence += 1
         self.last_sha256 = hashlib.sha256(line).hexdigest()
         return self.last_sha256
+
+    def recorded(self, action: str, key: str) -> list[Any]:
+        """``data[key]`` of every ``action`` record so far, in order (the chain was verified on opening)."""
+        with open(self.path, "rb") as stream:
+            records = [json.loads(line) for line in stream]
+        return [record["data"].get(key) for record in records if record["action"] == action]
+
+    def seal(self) -> None:
+        """Anchor the chain's last record outside the log: write ``LOG.head`` by rename."""
+        content = json.dumps({"records": self.sequence, "final_sha256": self.last_sha256}) + "\n"
+        folder, name = os.path.split(seal_path(self.path))
+        with tempfile.NamedTemporaryFile("w", dir=folder or ".", prefix=f".{name}.", delete=False) as stream:
+            try:
+                stream.write(content)
+                stream.flush()
+                os.fsync(stream.fileno())
+                os.replace(stream.name, seal_path(self.path))
+            except BaseException:
+                os.unlink(stream.name)
+                raise
 
     def close(self) -> None:
         """Close the log's descriptor."""

@@ -13,10 +13,12 @@ CONTEXT = {"tool_version": "9.9", "model_sha256": "ab" * 32, "settings": {"min_f
            "host": "test", "case": "C-1", "exhibit": "E-2", "examiner": "Ada"}
 
 
-def _log(path, records=3):
+def _log(path, records=3, sealed=False):
     with CustodyLog(path, CONTEXT) as log:
         for number in range(records):
             log.append("item_analysed", {"item": f"evidence/{number}.jpg", "score": number / 10})
+        if sealed:
+            log.seal()
     return path
 
 
@@ -50,14 +52,15 @@ def test_every_one_byte_edit_is_caught_at_its_record(tmp_path):
 
 
 def test_removed_record_and_expected_end(tmp_path):
-    path = _log(tmp_path / "c.jsonl", records=4)
+    path = _log(tmp_path / "c.jsonl", records=4, sealed=True)
     lines = path.read_bytes().splitlines(keepends=True)
     final = verify_log(path).final_sha256
     assert verify_log(path, expected_final_sha256=final).ok
     path.write_bytes(b"".join(lines[:1] + lines[2:]))
     assert verify_log(path).first_broken == 2
-    path.write_bytes(b"".join(lines[:-1]))  # a cut-off tail still chains, but not to the report's hash
-    assert verify_log(path).ok
+    path.write_bytes(b"".join(lines[:-1]))  # a cut-off tail still chains, but not to the seal or the report's hash
+    sealed = verify_log(path)
+    assert not sealed.ok and "sealed with 4" in sealed.reason
     cut = verify_log(path, expected_final_sha256=final)
     assert not cut.ok and "no record" in cut.reason
 
@@ -67,6 +70,7 @@ def test_only_report_records_may_follow_the_reports_anchor(tmp_path):
     anchor = verify_log(path).final_sha256
     with CustodyLog(path, CONTEXT) as log:
         log.append("report_written", {"path": "out/case.pdf", "sha256": "cd" * 32})
+        log.seal()
     assert verify_log(path, expected_final_sha256=anchor).ok
     with CustodyLog(path, CONTEXT) as log:
         log.append("item_analysed", {"item": "evidence/added-later.jpg", "score": 0.9})

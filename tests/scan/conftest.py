@@ -8,8 +8,11 @@ import zlib
 import cv2
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 from skimage import data
+
+from facexray_forensics.cli import main
 
 
 def _encode(pixels, fmt, **options) -> bytes:
@@ -108,3 +111,22 @@ def snapshot(root):
             info = os.lstat(path)
             state[path] = (content, info.st_mode, info.st_size, info.st_mtime_ns, info.st_atime_ns, info.st_ctime_ns)
     return state
+
+
+SMALL_EVIDENCE = {"a.bin": b"first file\n", "b.bin": b"second file\n", "sub/c.bin": b"third file\n", "sub/d.bin": b"fourth file\n"}
+
+
+def small_evidence(root):
+    """Four tiny files under ``root``/evidence, for hashing-only scans that take well under a second."""
+    evidence = root / "evidence"
+    for name, content in SMALL_EVIDENCE.items():
+        (evidence / name).parent.mkdir(parents=True, exist_ok=True)
+        (evidence / name).write_bytes(content)
+    return evidence
+
+
+def hashing_scan(evidence, out, *arguments):
+    """A hashing-only scan of ``evidence`` into ``out``/scan.json, in this process: (exit code, output)."""
+    result = CliRunner().invoke(main, ["scan", str(evidence), "--plugin", "hashing", "--workers", "1", "--quiet",
+                                       "--json", str(out / "scan.json"), *map(str, arguments)], catch_exceptions=False)
+    return result.exit_code, result.output

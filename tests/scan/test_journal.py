@@ -40,11 +40,11 @@ def test_torn_last_line_is_cut_and_the_item_done_again(tmp_path):
     path = tmp_path / "j.jsonl"
     header = {"evidence": ["/e"], "settings": {"min_face": 64}}
     journal = Journal(path, header, resume=False)
-    journal.append(_report("evidence/a.jpg"))
+    recorded = [journal.append(_report("evidence/a.jpg"))]  # as the custody log records it
     journal.close()
     with open(path, "ab") as stream:
         stream.write(b'{"name": "evidence/b.jpg", "kind": "ima')  # killed in the middle of a write
-    resumed = Journal(path, header, resume=True)
+    resumed = Journal(path, header, resume=True, recorded=recorded)
     assert list(resumed.done) == ["evidence/a.jpg"]
     resumed.append(_report("evidence/b.jpg"))
     resumed.close()

@@ -44,8 +44,8 @@ def test_pdf_json_and_custody_from_the_command(tmp_path, flagging_model):
                    "--case", "C-1", "--exhibit", "E-1", "--examiner", "Ada")
     assert result.exit_code == 3, result.output  # every face "strong" with this card: flagged
     assert snapshot(evidence) == before  # the PDF's pictures were read again without a trace
-    assert sorted(os.listdir(out)) == ["case.custody.jsonl", "case.journal.jsonl", "case.json", "case.json.sha256",
-                                       "case.pdf", "case.pdf.sha256"]
+    assert sorted(os.listdir(out)) == ["case.custody.jsonl", "case.custody.jsonl.head", "case.journal.jsonl", "case.journal.jsonl.lock",
+                                       "case.json", "case.json.sha256", "case.pdf", "case.pdf.sha256"]
     digest = hashlib.sha256((out / "case.pdf").read_bytes()).hexdigest()
     assert (out / "case.pdf.sha256").read_text() == f"{digest}  case.pdf\n"
     text = "\n".join(page.extract_text() for page in pypdf.PdfReader(out / "case.pdf").pages)

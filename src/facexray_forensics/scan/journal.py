@@ -6,6 +6,10 @@ evidence and the settings that decide results, so a resume with other
 settings is refused. Reading tolerates a torn last line (a kill during the
 write) by cutting it off: that item is simply scanned again.
 
+The custody log records the SHA-256 of each item's journal line, and a
+resume trusts only lines it vouches for, in order. A :class:`ScanLock`
+beside the journal keeps a second scan of the same outputs out.
+
 :func:`item_to_dict` and :func:`item_from_dict` are exact inverses for
 everything a renderer reads; X-ray maps travel as 8-bit PNG.
 """
@@ -13,9 +17,12 @@ everything a renderer reads; X-ray maps travel as 8-bit PNG.
 from __future__ import annotations
 
 import base64
+import fcntl
+import hashlib
 import json
 import os
-from collections.abc import Mapping
+import socket
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -135,28 +142,88 @@ def item_from_dict(data: Mapping[str, Any]) -> ItemReport:
     )
 
 
-class Journal:
-    """Append-only JSONL of finished items; see the module docstring."""
+def lock_path(journal_path: str | os.PathLike) -> str:
+    """The lock file of the journal at ``journal_path``."""
+    return f"{os.fspath(journal_path)}.lock"
 
-    def __init__(self, path: str | os.PathLike, header: Mapping[str, Any], resume: bool):
+
+class ScanLock:
+    """An exclusive lock on one output set, held for the whole scan; a second scan is refused at once."""
+
+    def __init__(self, journal_path: str | os.PathLike):
+        self.path = lock_path(journal_path)
+        self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            fcntl.flock(self._descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(self._descriptor, 256, 0).decode("utf-8", "replace").strip() or "a process just starting"
+            os.close(self._descriptor)
+            raise ValueError(f"another scan is writing these outputs ({holder}; lock {self.path}): wait for it to end") from None
+        os.ftruncate(self._descriptor, 0)
+        os.pwrite(self._descriptor, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+
+    def __enter__(self) -> ScanLock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        os.close(self._descriptor)  # releases the lock; the file stays, so no two scans lock different files
+
+
+def _line_sha256(line: bytes) -> str:
+    return hashlib.sha256(line.rstrip(b"\n")).hexdigest()
+
+
+def _item_name(line: bytes) -> str:
+    try:
+        return json.loads(line)["name"]
+    except (ValueError, KeyError, TypeError):
+        return "an unreadable record"
+
+
+def _vouched(lines: Sequence[bytes], recorded: Sequence[str]) -> Sequence[bytes]:
+    """The journal lines the custody log vouches for: each has the SHA-256 logged for it, in order.
+
+    A changed, removed or reordered line refuses the resume rather than being
+    analysed again: redoing it would hide the tampering and leave two results
+    for one item in the custody log. Only a last line the log never got (a
+    kill between the two writes) is dropped, and its item analysed again.
+    """
+    for number, (line, expected) in enumerate(zip(lines, recorded), start=2):
+        if _line_sha256(line) != expected:
+            raise ValueError(f"cannot resume: journal line {number} ({_item_name(line)}) does not match the SHA-256 "
+                             "the custody log recorded for it; the journal was altered")
+    if len(lines) < len(recorded):
+        raise ValueError(f"cannot resume: the journal holds {len(lines)} items but the custody log recorded "
+                         f"{len(recorded)}; journal lines were removed")
+    if len(lines) > len(recorded) + 1:
+        line = lines[len(recorded)]
+        raise ValueError(f"cannot resume: journal line {len(recorded) + 2} ({_item_name(line)}) was never recorded "
+                         "in the custody log; the journal was altered")
+    return lines[: len(recorded)]
+
+
+class Journal:
+    """Append-only JSONL of finished items; see the module docstring.
+
+    ``recorded`` is, on resume, the SHA-256 the custody log holds for each journal line, in order.
+    """
+
+    def __init__(self, path: str | os.PathLike, header: Mapping[str, Any], resume: bool, recorded: Sequence[str] = ()):
         self.path = os.fspath(path)
         self.done: dict[str, dict[str, Any]] = {}
         header_line = {"format": FORMAT, **header}
         if resume and os.path.exists(self.path):
-            self._load(header_line)
+            self._load(header_line, recorded)
             self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         else:
             self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o644)
             self._write(header_line)
 
-    def _load(self, header_line: Mapping[str, Any]) -> None:
+    def _load(self, header_line: Mapping[str, Any], recorded: Sequence[str]) -> None:
         with open(self.path, "rb") as stream:
             content = stream.read()
-        complete_length = content.rfind(b"\n") + 1
-        if complete_length < len(content):
-            # A torn last line from a kill mid-write: the item it held is scanned again.
-            os.truncate(self.path, complete_length)
-        lines = content[:complete_length].splitlines()
+        # A torn last line (a kill mid-write) is left out: the item it held is scanned again.
+        lines = content[: content.rfind(b"\n") + 1].splitlines(keepends=True)
         if not lines:
             raise ValueError(f"journal {self.path} has no header; start a new scan instead of --resume")
         found = json.loads(lines[0])
@@ -165,21 +232,27 @@ class Journal:
             raise ValueError(
                 f"cannot resume: the journal {self.path} was made with different {', '.join(differences)}"
             )
-        for line in lines[1:]:
+        kept = _vouched(lines[1:], recorded)
+        for line in kept:
             record = json.loads(line)
             self.done[record["name"]] = record
+        length = sum(map(len, [lines[0], *kept]))
+        if length < len(content):
+            os.truncate(self.path, length)
 
-    def _write(self, record: Mapping[str, Any]) -> None:
+    def _write(self, record: Mapping[str, Any]) -> str:
         line = json.dumps(record, sort_keys=True, separators=(",", ":"), allow_nan=False, default=str).encode("utf-8") + b"\n"
         if os.write(self._descriptor, line) != len(line):
             raise OSError(f"short write to the journal {self.path}")
         os.fsync(self._descriptor)
+        return _line_sha256(line)
 
-    def append(self, report: ItemReport) -> None:
-        """Record one finished item durably."""
+    def append(self, report: ItemReport) -> str:
+        """Record one finished item durably; return its line's SHA-256, for the custody log."""
         record = item_to_dict(report)
-        self._write(record)
+        digest = self._write(record)
         self.done[report.name] = record
+        return digest
 
     def close(self) -> None:
         """Close the journal's descriptor."""
