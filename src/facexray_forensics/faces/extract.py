@@ -3,7 +3,10 @@
 decode (the scan's frame decoders: Pillow with EXIF orientation, PyAV for
 videos, under :class:`DecodeLimits`) -> detect (:class:`FaceDetector` with
 :class:`DetectionSettings`) -> keep faces above the confidence and size cuts
--> align (:func:`align_face` at the model's :class:`CropGeometry`).
+-> align (:func:`align_face` at the model's :class:`CropGeometry`). Each
+frame is detected alone; where a face track has a face in the frames around
+one that missed it, :mod:`facexray_forensics.faces.track` looks again in
+that frame (:meth:`FaceExtractor.item_faces`).
 
 The face index that training draws from and the faces stage of a scan both
 go through :class:`FaceExtractor`, so the model is trained on exactly the
@@ -19,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from facexray_forensics.evidence.decode import DecodeLimits, decode_frames
 from facexray_forensics.faces.align import CROP_SCALE, AlignedFace, align_face
 from facexray_forensics.faces.detect import DetectedFace, FaceDetector
+from facexray_forensics.faces.track import track_faces
 from facexray_forensics.records import Frame, Item
 
 #: Normalisations a model can declare for its input; "imagenet": (x/255 - mean) / std of ImageNet.
@@ -103,6 +107,7 @@ class FrameFaces:
     too_small: int = 0
     frame_too_small: bool = False  # the frame itself is smaller than the minimum face
     detector: str = ""  # the detector pass that ran last ("hog", "hog_fine", "cnn"); "" when none ran
+    track_misses: int = 0  # faces a track expected here that no second look found (faces.track)
     detect_seconds: float = 0.0  # detection with landmarks
     align_seconds: float = 0.0
 
@@ -130,22 +135,29 @@ class FaceExtractor:
         result.detect_seconds = time.perf_counter() - started
         result.detector = detection.detector
         for face in detection.faces:
-            result.detected += 1
-            if face.confidence < self.detection.min_confidence:
-                result.below_confidence += 1
-                continue
-            x0, y0, x1, y1 = face.box
-            if min(x1 - x0, y1 - y0) < self.detection.min_face:
-                result.too_small += 1
-                continue
-            aligned = align_face(frame.pixels, face.landmarks, size=self.geometry.size,
-                                 scale=self.geometry.scale)
-            result.crops.append(FaceCrop(frame.index, frame.timestamp, face, aligned))
+            self.keep_face(frame, face, result)
         result.align_seconds = time.perf_counter() - started - result.detect_seconds
         return result
 
+    def keep_face(self, frame: Frame, face: DetectedFace, result: FrameFaces) -> FaceCrop | None:
+        """Count ``face`` in ``result`` and, when it passes the confidence and size cuts,
+        align it and add its crop; the crop, or None where a cut dropped it."""
+        result.detected += 1
+        if face.confidence < self.detection.min_confidence:
+            result.below_confidence += 1
+            return None
+        x0, y0, x1, y1 = face.box
+        if min(x1 - x0, y1 - y0) < self.detection.min_face:
+            result.too_small += 1
+            return None
+        aligned = align_face(frame.pixels, face.landmarks, size=self.geometry.size, scale=self.geometry.scale)
+        crop = FaceCrop(frame.index, frame.timestamp, face, aligned)
+        result.crops.append(crop)
+        return crop
+
     def item_faces(self, item: Item, limits: DecodeLimits, notes: dict | None = None) -> Iterator[FrameFaces]:
-        """Every decoded frame of ``item`` with its faces. Raises
+        """Every decoded frame of ``item`` with its faces, in order; in a video, faces a track
+        expects but a frame's detection missed are looked for again there (one frame is held
+        back until the next is detected). Raises
         :class:`~facexray_forensics.evidence.DecodeError` when the item gives no frames."""
-        for frame in decode_frames(item, limits, notes):
-            yield self.frame_faces(frame)
+        yield from track_faces(self, decode_frames(item, limits, notes))

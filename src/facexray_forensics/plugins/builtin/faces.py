@@ -12,7 +12,8 @@ from facexray_forensics.evidence import (
     DecodeError,
     DecodeLimits,
 )
-from facexray_forensics.faces.extract import CropGeometry, DetectionSettings, FaceExtractor
+from facexray_forensics.faces.extract import CropGeometry, DetectionSettings, FaceExtractor, FrameFaces
+from facexray_forensics.faces.track import SECOND_LOOKS
 from facexray_forensics.plugins import Plugin, ScanContext
 from facexray_forensics.records import Finding, Item, Status
 
@@ -33,6 +34,23 @@ def model_geometry(settings: Mapping) -> CropGeometry:
     return read_card(directory).geometry if directory is not None else CropGeometry()
 
 
+def _count(counts: dict, frame: FrameFaces) -> None:
+    """Add one frame's sizes and face counts to the finding's values."""
+    counts["frames"] += 1
+    counts.setdefault("width", frame.width)
+    counts.setdefault("height", frame.height)
+    counts["faces_detected"] += frame.detected
+    counts["faces_below_confidence"] += frame.below_confidence
+    counts["faces_too_small"] += frame.too_small
+    if frame.detector:
+        counts["detectors"][frame.detector] = counts["detectors"].get(frame.detector, 0) + 1
+    for crop in frame.crops:
+        if crop.detected.detector in SECOND_LOOKS:
+            found_again = counts["faces_recovered"]
+            found_again[crop.detected.detector] = found_again.get(crop.detected.detector, 0) + 1
+    counts["track_misses"] += frame.track_misses
+
+
 class FacesPlugin(Plugin):
     """Decode each item's frames and find its faces, through :class:`FaceExtractor`, the
     same path the training faces took.
@@ -42,7 +60,11 @@ class FacesPlugin(Plugin):
     ``detector`` ("auto", "hog" or "cnn"); the crop geometry comes from the model's
     card. The finding's values count frames and faces, count under ``detectors``
     the frames by the detector pass that ran last on them ("hog", "hog_fine",
-    "cnn"; see :mod:`facexray_forensics.faces.detect`), and carry the
+    "cnn"; see :mod:`facexray_forensics.faces.detect`), count under
+    ``faces_recovered`` the faces a video's face track found again where a
+    frame's detection missed them, by how ("hog_region", "cnn_region",
+    "track"; see :mod:`facexray_forensics.faces.track`), and under
+    ``track_misses`` those it looked for there in vain, and carry the
     decoder's notes on the stream under ``stream`` (for a video: codec,
     duration, rotation, sampled timestamps, problems); ``data["faces"]``
     hands the :class:`~facexray_forensics.faces.extract.FaceCrop` records to
@@ -51,7 +73,7 @@ class FacesPlugin(Plugin):
     """
 
     name = "faces"
-    version = "1.2.0"
+    version = "1.3.0"
     handles = frozenset({"image", "video"})
     requires = ("hashing",)
     parallel = True
@@ -76,7 +98,7 @@ class FacesPlugin(Plugin):
         seconds = {"decode": 0.0, "detect": 0.0, "align": 0.0}
         finding = Finding(self.name, self.version, data={"faces": [], "seconds": seconds})
         counts = {"frames": 0, "faces_detected": 0, "faces_below_confidence": 0, "faces_too_small": 0,
-                  "detectors": {}, "stream": {}}
+                  "detectors": {}, "faces_recovered": {}, "track_misses": 0, "stream": {}}
         finding.values = counts
         frames_too_small = 0
         start = time.perf_counter()
@@ -85,15 +107,8 @@ class FacesPlugin(Plugin):
                 seconds["decode"] += time.perf_counter() - start - frame.detect_seconds - frame.align_seconds
                 seconds["detect"] += frame.detect_seconds
                 seconds["align"] += frame.align_seconds
-                counts["frames"] += 1
-                counts.setdefault("width", frame.width)
-                counts.setdefault("height", frame.height)
-                counts["faces_detected"] += frame.detected
-                counts["faces_below_confidence"] += frame.below_confidence
-                counts["faces_too_small"] += frame.too_small
+                _count(counts, frame)
                 frames_too_small += frame.frame_too_small
-                if frame.detector:
-                    counts["detectors"][frame.detector] = counts["detectors"].get(frame.detector, 0) + 1
                 finding.data["faces"].extend(frame.crops)
                 start = time.perf_counter()
         except DecodeError as error:
