@@ -130,3 +130,13 @@ def hashing_scan(evidence, out, *arguments):
     result = CliRunner().invoke(main, ["scan", str(evidence), "--plugin", "hashing", "--workers", "1", "--quiet",
                                        "--json", str(out / "scan.json"), *map(str, arguments)], catch_exceptions=False)
     return result.exit_code, result.output
+
+
+@pytest.fixture
+def finished(tmp_path):
+    """(evidence, out): a finished hashing-only scan of the four small files."""
+    evidence, out = small_evidence(tmp_path), tmp_path / "out"
+    out.mkdir()
+    code, output = hashing_scan(evidence, out)
+    assert code == 0, output
+    return evidence, out

@@ -5,18 +5,15 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import hashing_scan, small_evidence
+from conftest import hashing_scan
 
 from facexray_forensics.cli import main
 
 
 @pytest.fixture
-def finished(tmp_path):
+def sealed(finished):
     """(evidence, out, the custody log SHA-256 the report names) of a finished hashing-only scan."""
-    evidence, out = small_evidence(tmp_path), tmp_path / "out"
-    out.mkdir()
-    code, output = hashing_scan(evidence, out)
-    assert code == 0, output
+    evidence, out = finished
     return evidence, out, json.loads((out / "scan.json").read_text())["scan"]["custody_log_sha256"]
 
 
@@ -38,14 +35,14 @@ def _rewrite_last_record(out):
     return len(lines)
 
 
-def test_a_finished_log_is_sealed(finished):
-    _, out, expected = finished
+def test_a_finished_log_is_sealed(sealed):
+    _, out, expected = sealed
     code, output = _verify(out, "--expect", expected)
     assert code == 0 and "sealed" in output and "not sealed" not in output, output
 
 
-def test_a_changed_last_record_is_caught(finished):
-    _, out, expected = finished
+def test_a_changed_last_record_is_caught(sealed):
+    _, out, expected = sealed
     last = _rewrite_last_record(out)
     for arguments in ((), ("--expect", expected)):
         code, output = _verify(out, *arguments)
@@ -53,8 +50,8 @@ def test_a_changed_last_record_is_caught(finished):
         assert f"BROKEN at record {last}" in output and "the last record was changed" in output
 
 
-def test_a_removed_last_record_is_caught(finished):
-    _, out, _ = finished
+def test_a_removed_last_record_is_caught(sealed):
+    _, out, _ = sealed
     log = out / "scan.custody.jsonl"
     lines = log.read_bytes().splitlines(keepends=True)
     log.write_bytes(b"".join(lines[:-1]))
@@ -62,8 +59,8 @@ def test_a_removed_last_record_is_caught(finished):
     assert code == 4 and f"sealed with {len(lines)}" in output, output
 
 
-def test_without_its_seal_the_last_record_is_not_vouched_for(finished):
-    _, out, expected = finished
+def test_without_its_seal_the_last_record_is_not_vouched_for(sealed):
+    _, out, expected = sealed
     _rewrite_last_record(out)
     (out / "scan.custody.jsonl.head").unlink()
     code, output = _verify(out)
@@ -72,8 +69,8 @@ def test_without_its_seal_the_last_record_is_not_vouched_for(finished):
     assert code == 4 and "no head sidecar" in output, output
 
 
-def test_resume_refuses_a_changed_last_record_and_reseals_an_intact_log(finished):
-    evidence, out, _ = finished
+def test_resume_refuses_a_changed_last_record_and_reseals_an_intact_log(sealed):
+    evidence, out, _ = sealed
     code, output = hashing_scan(evidence, out, "--resume")
     assert code == 0, output
     expected = json.loads((out / "scan.json").read_text())["scan"]["custody_log_sha256"]

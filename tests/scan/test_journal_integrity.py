@@ -12,16 +12,6 @@ from conftest import SMALL_EVIDENCE, hashing_scan, small_evidence
 from facexray_forensics.custody import verify_log
 
 
-@pytest.fixture
-def finished(tmp_path):
-    """(evidence, out): a finished hashing-only scan of four files."""
-    evidence, out = small_evidence(tmp_path), tmp_path / "out"
-    out.mkdir()
-    code, output = hashing_scan(evidence, out)
-    assert code == 0, output
-    return evidence, out
-
-
 def _canonical(record):
     return json.dumps(record, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
