@@ -76,65 +76,22 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
       fxr-forensic scan evidence/ --json out/scan.json --known-hashes nsrl.csv --model weights/ --device cuda
       fxr-forensic scan seized/disk.E01 --report out/case.pdf --case-uco out/case.jsonld --dfxml out/case.dfxml
     """
-    from facexray_forensics.evidence import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_VIDEO_FRAMES
-    from facexray_forensics.plugins import discover_plugins, select_plugins
-    from facexray_forensics.plugins.builtin import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_FACE
-    from facexray_forensics.renderers.case_uco import render_case_uco
-    from facexray_forensics.renderers.csv import render_csv
-    from facexray_forensics.renderers.dfxml import render_dfxml
-    from facexray_forensics.renderers.json import render_json
-    from facexray_forensics.renderers.pdf import render_pdf
-    from facexray_forensics.renderers.xray_images import render_xray_images
-    from facexray_forensics.scan import BUILTIN_PLUGINS, Output, ScanCase, ScanSettings, frame_loader, run_scan
+    from facexray_forensics.scan import ReportFiles, ScanCase, scan_to_files, settings_from_options
     from facexray_forensics.scan.outputs import OutputError
 
-    settings = ScanSettings(
-        max_bytes=max_bytes or DEFAULT_MAX_BYTES,
-        max_pixels=max_pixels or DEFAULT_MAX_PIXELS,
-        video_frames=video_frames or DEFAULT_VIDEO_FRAMES,
-        min_face=min_face or DEFAULT_MIN_FACE,
-        min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
-        detector=detector,
-        model_dir=model_dir,
-        device=device,
-        workers=workers,
-        batch_size=batch_size,
-        model_threads=model_threads,
-        known_hashes=known_hashes,
+    settings = settings_from_options(
+        max_bytes=max_bytes, max_pixels=max_pixels, video_frames=video_frames, min_face=min_face,
+        min_confidence=min_confidence, detector=detector, model_dir=model_dir, device=device, workers=workers,
+        batch_size=batch_size, model_threads=model_threads, known_hashes=known_hashes,
     )
-    frames = frame_loader(settings)
-    outputs = []
-    if report_path:
-        outputs.append(Output(report_path, lambda report, path: render_pdf(report, path, frames=frames)))
-    if json_path:
-        outputs.append(Output(json_path, render_json))
-    if csv_path:
-        outputs.append(Output(csv_path, render_csv))
-    if case_uco_path:
-        outputs.append(Output(case_uco_path, render_case_uco))
-    if dfxml_path:
-        outputs.append(Output(dfxml_path, render_dfxml))
-    if xray_images_path:
-        outputs.append(Output(xray_images_path, render_xray_images))
-    if not outputs:
+    files = ReportFiles(report=report_path, json=json_path, csv=csv_path, case_uco=case_uco_path, dfxml=dfxml_path,
+                        xray_images=xray_images_path)
+    if not files.requested():
         raise click.UsageError("give at least one of --report, --json, --csv, --case-uco or --dfxml")
     try:
-        entries = discover_plugins(BUILTIN_PLUGINS)
-        for entry in entries:
-            if entry.error is not None and entry.name not in only_plugins:
-                click.echo(f"fxr-forensic scan: leaving out plugin {entry.name} from {entry.source}: {entry.error}", err=True)
-        # Hashing runs whatever else is chosen: the custody chain records every item's hashes.
-        only = (*only_plugins, "hashing") if only_plugins else ()
-        plugins = [plugin() for plugin in select_plugins(entries, only, excluded_plugins)]
-        report = run_scan(
-            evidence,
-            outputs,
-            plugins,
-            settings,
-            ScanCase(case, exhibit, examiner, list(sys.argv)),
-            resume=resume,
-            progress=not quiet,
-        )
+        report = scan_to_files(evidence, files, settings, ScanCase(case, exhibit, examiner, list(sys.argv)),
+                               only=only_plugins, exclude=excluded_plugins, resume=resume, progress=not quiet,
+                               warn=lambda line: click.echo(f"fxr-forensic scan: {line}", err=True))
     except ValueError as error:
         click.echo(f"fxr-forensic scan: {error}", err=True)
         sys.exit(1)

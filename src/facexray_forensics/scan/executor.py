@@ -1,0 +1,176 @@
+"""Executors: the per-item work of a scan, with results in item order.
+
+The analyse stage hands an :class:`Executor` the items and reads back one
+:class:`ItemResult` each, in the same order, so the output never depends on
+timing; the finish stage has it hash every item again. :class:`LocalExecutor`
+does both in a pool of worker processes on this machine, or inline for one
+worker. Another executor (a cluster) only has to keep the same three methods.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import multiprocessing
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from facexray_forensics import __version__
+from facexray_forensics.evidence import hash_stream
+from facexray_forensics.plugins import Plugin, ScanContext
+from facexray_forensics.records import Finding, Item, Status
+from facexray_forensics.scan.prepare import WorkerPlugins
+
+
+@dataclass
+class ItemResult:
+    """What the worker-side plugins found about one item, by plugin name, and the seconds each took."""
+
+    findings: dict[str, Finding]
+    seconds: dict[str, float]
+
+
+class Executor(Protocol):
+    """Runs the per-item work of a scan; every method yields in item order."""
+
+    def map(self, items: Sequence[Item]) -> Iterator[ItemResult]:
+        """Each item through the worker-side plugins."""
+
+    def rehash(self, items: Sequence[Item]) -> Iterator[dict[str, str] | None]:
+        """Each item's hashes read again, or None where it cannot be reread."""
+
+    def close(self) -> None:
+        """Stop the workers; queued items are dropped."""
+
+
+def decided(findings: Mapping[str, Finding]) -> bool:
+    """Whether a finding has settled the item's outcome, so later plugins skip it."""
+    return any(finding.status not in (None, Status.SCORED) for finding in findings.values())
+
+
+def guarded(plugin: Plugin, item: Item, findings: Mapping[str, Finding]) -> Finding:
+    """A plugin's finding; an unexpected exception becomes an "unreadable" finding with its reason."""
+    try:
+        return plugin.process(item, findings)
+    except Exception as error:  # one bad item must never stop the scan
+        return Finding(plugin.name, plugin.version, status=Status.UNREADABLE, reason=f"{plugin.name} failed: {type(error).__name__}: {error}")
+
+
+def analyse_item(plugins: Sequence[Plugin], item: Item) -> ItemResult:
+    """Run ``plugins`` in order on one item, until one decides its outcome."""
+    result = ItemResult({}, {})
+    for plugin in plugins:
+        if item.kind not in plugin.handles or decided(result.findings):
+            continue
+        start = time.perf_counter()
+        result.findings[plugin.name] = guarded(plugin, item, result.findings)
+        result.seconds[plugin.name] = time.perf_counter() - start
+    return result
+
+
+def rehash_item(item: Item) -> dict[str, str] | None:
+    """The item's hashes read again; None for what was never hashed (a link, an unopenable file)."""
+    if "file_type" in item.origin or "open_error" in item.origin:
+        return None
+    try:
+        with item.open() as stream:
+            return hash_stream(stream)[0]
+    except OSError:
+        return None
+
+
+def crashed(item: Item) -> ItemResult:
+    reason = "the worker process died while reading this item (a decoder crash); nothing was recorded for it"
+    return ItemResult({"scan": Finding("scan", __version__, status=Status.UNREADABLE, reason=reason)}, {})
+
+
+# ---- inside a worker process -------------------------------------------------------------
+
+_WORKER_PLUGINS: list[Plugin] = []
+
+
+def _start_in_worker(plugins: Sequence[Plugin], context: ScanContext) -> None:
+    _WORKER_PLUGINS[:] = plugins
+    for plugin in plugins:
+        plugin.start_up(context)
+
+
+def _analyse_in_worker(item: Item) -> ItemResult:
+    return analyse_item(_WORKER_PLUGINS, item)
+
+
+# ---- on this machine ---------------------------------------------------------------------
+
+
+class LocalExecutor:
+    """A pool of ``workers`` processes, or inline for one worker.
+
+    At most ``4 * workers`` items are in flight, so results (face crops) never
+    pile up while the model is the slow stage. A worker that dies (a
+    decoder crashing on hostile input) does not hang or end the scan: the
+    pool is restarted, the item in front is tried once more on its own, and
+    if it kills that worker too, it gets the stand-in result (``crashed``).
+    """
+
+    def __init__(self, workers: int, plugins: WorkerPlugins):
+        self.workers = workers
+        self.plugins = plugins
+        self.window = 4 * workers
+        self.pool: ProcessPoolExecutor | None = None
+        if workers > 1:
+            self._start()
+
+    def map(self, items: Sequence[Item]) -> Iterator[ItemResult]:
+        if self.pool is None:
+            return (analyse_item(self.plugins.started, item) for item in items)
+        return self._ordered(_analyse_in_worker, items, crashed)
+
+    def rehash(self, items: Sequence[Item]) -> Iterator[dict[str, str] | None]:
+        if self.pool is None:
+            return map(rehash_item, items)
+        return self._ordered(rehash_item, items, lambda item: None)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            # After an interrupt, queued items are dropped rather than analysed; --resume redoes them.
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _start(self) -> None:
+        # spawn: workers must not inherit this process's torch or OpenCV threads.
+        self.pool = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_in_worker,
+            initargs=(self.plugins.blueprints, self.plugins.context),
+        )
+
+    def _restart(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self._start()
+
+    def _ordered(self, function: Callable[[Item], Any], items: Sequence[Item], on_crash: Callable[[Item], Any]) -> Iterator:
+        """``function(item)`` for each item in the pool, yielded in order."""
+        upcoming = iter(items)
+        pending: collections.deque = collections.deque()
+        for item in itertools.islice(upcoming, self.window):
+            pending.append((item, self.pool.submit(function, item)))
+        while pending:
+            item, future = pending.popleft()
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                result = self._retry_alone(function, item, on_crash)
+                pending = collections.deque((waiting, self.pool.submit(function, waiting)) for waiting, _ in pending)
+            for following in itertools.islice(upcoming, 1):
+                pending.append((following, self.pool.submit(function, following)))
+            yield result
+
+    def _retry_alone(self, function: Callable[[Item], Any], item: Item, on_crash: Callable[[Item], Any]) -> Any:
+        self._restart()
+        try:
+            return self.pool.submit(function, item).result()
+        except BrokenProcessPool:
+            self._restart()
+            return on_crash(item)
