@@ -1,65 +1,86 @@
-"""The weights that ship inside the package: verified, deterministic, and they see a blending boundary.
+"""The default model that ships inside the package: verified, deterministic, and it works on the demo.
 
-The CPU preview model is the only one shipped so far (the GPU-trained default
-comes with its own card); every packaged weights directory must pass these.
+Run on the bundled sample evidence through the scan's own face path, it must
+give the scores recorded in its card when it shipped, flag the blended
+astronauts (moderate or strong) and not the real ones, and see the blending
+boundary in its X-ray.
 """
-
-from pathlib import Path
 
 import numpy as np
 import pytest
-from skimage import data
 
-import facexray_forensics.model as model_package
 from facexray_forensics import ops
 from facexray_forensics.blending.masks import hull_mask
-from facexray_forensics.faces import FaceDetector, align_face
-from facexray_forensics.model import Predictor, load_weights
+from facexray_forensics.evidence import DecodeLimits, FileSource
+from facexray_forensics.faces.extract import DetectionSettings, FaceExtractor
+from facexray_forensics.model import Predictor, default_model_dir, load_weights
+from facexray_forensics.records import Band
+from facexray_forensics.samples import SAMPLES, evidence_dir
 
-PACKAGED = sorted(path.parent for path in (Path(model_package.__file__).parent / "weights").glob("*/model_card.json"))
+FLAGGED = {Band.MODERATE, Band.STRONG}
 
 
 @pytest.fixture(scope="module")
-def astronaut_pair():
-    """The public-domain astronaut's aligned face, real and blended with a recoloured copy of itself."""
-    image = data.astronaut()
-    face = max(FaceDetector().detect(image), key=lambda found: found.confidence)
-    aligned = align_face(image, face.landmarks)
-    crop = aligned.crop.astype(np.float32)
-    mask = ops.gaussian_blur(hull_mask(aligned.landmarks, crop.shape[:2], "face"), 15)
-    foreground = np.clip(crop * np.array([1.15, 0.9, 0.85], np.float32) + 8.0, 0.0, 255.0)
-    blended, xray, softened = ops.blend_with_xray(foreground, crop, mask)
-    crops = np.stack([np.clip(np.round(blended), 0, 255).astype(np.uint8), aligned.crop])
-    return crops, xray, softened
-
-
-def test_a_model_ships():
-    assert PACKAGED, "no weights directory with a model card inside the package"
-
-
-@pytest.mark.parametrize("directory", PACKAGED, ids=lambda path: path.name)
-def test_prediction_is_deterministic_and_matches_the_card(directory, astronaut_pair):
-    crops, _, _ = astronaut_pair
+def default():
+    directory = default_model_dir()
+    assert directory is not None, "no default model inside the package"
     loaded = load_weights(directory)
-    xray, probability = Predictor(loaded).predict(crops)
-    again_xray, again_probability = Predictor(load_weights(directory)).predict(crops)
-    assert np.array_equal(xray, again_xray) and np.array_equal(probability, again_probability)
-    reference = loaded.card.notes["reference_prediction"]  # recorded when the model was shipped
-    np.testing.assert_allclose(probability, reference["probability"], atol=1e-4)
-    np.testing.assert_allclose(xray.mean(axis=(1, 2)), reference["xray_mean"], atol=1e-4)
+    return loaded, Predictor(loaded), FaceExtractor(DetectionSettings(), loaded.card.geometry)
 
 
-@pytest.mark.parametrize("directory", PACKAGED, ids=lambda path: path.name)
-def test_xray_is_higher_on_the_blending_boundary_than_inside_the_face(directory, astronaut_pair):
-    crops, xray_true, softened = astronaut_pair
-    predicted = Predictor(load_weights(directory)).predict(crops[:1])[0][0]
-    boundary = xray_true > 0.5  # Eq. 2 of the mask the blend used
-    inside = softened > 0.99
-    assert predicted[boundary].mean() > 1.5 * predicted[inside].mean()
+def _crops(extractor, name):
+    item = next(FileSource([evidence_dir() / name]).items())
+    return np.stack([crop.aligned.crop for frame in extractor.item_faces(item, DecodeLimits()) for crop in frame.crops])
 
 
-@pytest.mark.parametrize("directory", PACKAGED, ids=lambda path: path.name)
-def test_band_thresholds_are_ordered_at_their_false_positive_rates(directory):
-    thresholds = load_weights(directory).card.thresholds
+def _scored_samples():
+    return sorted(name for name, (_, _, status) in SAMPLES.items() if status == "scored")
+
+
+def test_scores_on_the_samples_are_deterministic_and_match_the_card(default):
+    loaded, predictor, extractor = default
+    recorded = loaded.card.notes["reference_prediction"]["sample_evidence_max_probability"]
+    assert sorted(recorded) == _scored_samples()
+    for name in _scored_samples():
+        crops = _crops(extractor, name)
+        first, again = predictor.predict(crops)[1], Predictor(load_weights(loaded.directory)).predict(crops)[1]
+        assert np.array_equal(first, again)
+        assert float(first.max()) == pytest.approx(recorded[name], abs=1e-3)
+
+
+def test_blended_astronauts_are_flagged_and_real_ones_are_not(default):
+    _, predictor, extractor = default
+    for name in _scored_samples():
+        band = predictor.band(float(predictor.predict(_crops(extractor, name))[1].max()))
+        truth = SAMPLES[name][1]
+        assert (band in FLAGGED) == (truth == "blended"), f"{name} ({truth}) came out {band.value}"
+
+
+def test_xray_is_higher_on_the_blending_boundary_than_inside_the_face(default):
+    loaded, predictor, extractor = default
+    item = next(FileSource([evidence_dir() / "astronaut.png"]).items())
+    aligned = next(extractor.item_faces(item, DecodeLimits())).crops[0].aligned
+    crop = aligned.crop.astype(np.float32)
+    size = loaded.card.geometry.size
+    mask = ops.gaussian_blur(hull_mask(aligned.landmarks, crop.shape[:2], "face"), 2 * (size // 32) + 1)
+    foreground = np.clip(crop * np.array([1.15, 0.9, 0.85], np.float32) + 8.0, 0.0, 255.0)
+    blended, xray_true, softened = ops.blend_with_xray(foreground, crop, mask)
+    image = np.clip(np.round(blended), 0, 255).astype(np.uint8)[None]
+    predicted = predictor.predict(image)[0][0]
+    assert predicted[xray_true > 0.5].mean() > 1.5 * predicted[softened > 0.99].mean()
+
+
+def test_band_thresholds_are_ordered_at_their_false_positive_rates(default):
+    thresholds = default[0].card.thresholds
     assert 0.0 <= thresholds.inconclusive <= thresholds.moderate <= thresholds.strong <= 1.0
     assert list(thresholds.false_positive_rates) == [0.2, 0.05, 0.01]
+
+
+def test_the_card_records_geometry_training_and_evaluation(default):
+    card = default[0].card
+    assert card.geometry.size == 128
+    assert card.notes["training"]["samples_seen"] > 0 and card.notes["training"]["train_seconds"] > 0
+    rows = card.notes["evaluation"]["rows"]
+    for name in ("alpha-blended BI", "Poisson-blended", "Laplacian-blended", "alpha-blended BI · JPEG q75",
+                 "Poisson-blended · H.264 CRF 30"):
+        assert 0.5 <= rows[name]["auc"] <= 1.0
