@@ -61,6 +61,30 @@ def test_chunk_stops_within_its_time_budget_and_the_run_finishes(tmp_path):
     assert train(config, progress=False).losses == []  # nothing left to do
 
 
+def test_a_slow_first_step_does_not_end_a_short_chunk(tmp_path, monkeypatch):
+    """torch.compile makes the first step slow; the budget is judged at the pace of the last step."""
+    import time
+
+    from facexray_forensics.train.loop import TrainStep
+
+    calls = []
+
+    def first_slow(self, batch, **options):  # a step of no work, but the first takes 1 s
+        calls.append(None)
+        if len(calls) == 1:
+            time.sleep(1.0)
+        loss = torch.tensor(1.0)
+        return loss, {"bce": loss, "ce": loss}
+
+    monkeypatch.setattr(TrainStep, "__call__", first_slow)
+    config = tiny(tmp_path)
+    config.optim.total_steps = 10**6
+    config.run.log_every = config.run.checkpoint_every = 10**6
+    chunk = train(config, max_minutes=2.0 / 60, progress=False)
+    # At the mean pace after the first step (1 s a step) a second step would overrun the 2 s; at the real pace not.
+    assert chunk.step > 10 and not chunk.finished
+
+
 def test_bf16_and_channels_last_paths_run_on_the_cpu(tmp_path):
     config = tiny(tmp_path, bf16=True, channels_last=True, cpu_too=True)
     step = build_step(config, torch.device("cpu"))

@@ -281,6 +281,7 @@ def train(
     started = time.monotonic()
     budget = None if max_minutes is None else max_minutes * 60.0
     chunk_steps = 0
+    last_step_seconds = 0.0
     checkpoint = None
     bar = None
     if progress and world.rank == 0:
@@ -293,13 +294,17 @@ def train(
             if max_steps is not None and chunk_steps >= max_steps:
                 break
             elapsed = time.monotonic() - started
-            # Stop when one more step (at the mean pace so far, with margin) would overrun the budget.
-            overrun = budget is not None and chunk_steps > 0 and elapsed + 2.0 * elapsed / chunk_steps > budget
+            # Stop when one more step (at the last step's pace, with margin) would overrun the budget. The first
+            # step is no guide: torch.compile can make it last minutes, which would end a short chunk after it.
+            ahead = elapsed + 2.0 * last_step_seconds if chunk_steps > 1 else elapsed
+            overrun = budget is not None and chunk_steps > 0 and ahead > budget
             # Only a time budget needs the ranks to agree each step (a host sync); without one, skip it.
             if budget is not None and _any_rank(overrun, world, device):
                 break
             batch = next(batches)
+            step_started = time.monotonic()
             loss, parts = step_fn(batch, freeze_backbone=step < config.model.freeze_backbone_steps)
+            last_step_seconds = time.monotonic() - step_started
             losses.append(loss)
             step += 1
             chunk_steps += 1
