@@ -26,13 +26,10 @@ class Evidence:
     missing: list[ItemReport]  # in the journal, but gone from the evidence since
 
 
-def evidence_warnings(sources: Sequence[ItemSource]) -> list[str]:
-    """What the sources decided about the roots (FileSource merges or drops some), read before the walk."""
-    return [warning for source in sources for warning in getattr(source, "warnings", ())]
-
-
-def enumerate_evidence(sources: Sequence[ItemSource], roots: list[str], warnings: list[str], journal: Journal) -> Evidence:
-    """Every item of every source, disk images expanded into their files, split by what ``journal`` holds."""
+def enumerate_evidence(sources: Sequence[ItemSource], roots: list[str], journal: Journal) -> Evidence:
+    """Every item of every source, disk images expanded into their files, split by what ``journal`` holds;
+    with what the sources decided about the roots (FileSource merges or drops some)."""
+    warnings = [warning for source in sources for warning in getattr(source, "warnings", ())]
     items = list(expand_disk_images(item for source in sources for item in source.items()))
     present = {item.name for item in items}
     missing = [missing_report(record) for name, record in journal.done.items() if name not in present]

@@ -27,7 +27,7 @@ from facexray_forensics.evidence import FileSource, ItemSource
 from facexray_forensics.plugins import Plugin
 from facexray_forensics.records import ScanReport
 from facexray_forensics.scan.analyse import analyse
-from facexray_forensics.scan.enumeration import Evidence, enumerate_evidence, evidence_warnings, log_start
+from facexray_forensics.scan.enumeration import Evidence, enumerate_evidence, log_start
 from facexray_forensics.scan.executor import Executor, LocalExecutor
 from facexray_forensics.scan.finish import build_report, verified_items, write_outputs
 from facexray_forensics.scan.outputs import output_failures
@@ -57,14 +57,13 @@ class Scan:
 
     def _run_locked(self, roots: list[str], paths: OutputSet) -> ScanReport:
         sources = list(self.sources) if self.sources is not None else [FileSource(roots)]
-        warnings = evidence_warnings(sources)
         wall_start = time.perf_counter()
         with contextlib.ExitStack() as running:
             plugins = start_plugins(self.plugins, self.settings)
             running.callback(plugins.shut_down)
             records = open_records(paths, roots, plugins, self.settings, self.case, self.resume)
             running.callback(records.journal.close)
-            evidence = enumerate_evidence(sources, roots, warnings, records.journal)
+            evidence = enumerate_evidence(sources, roots, records.journal)
             log_start(records, evidence, paths, self.resume)
             executor = running.enter_context(contextlib.closing(self._executor(plugins, evidence)))
             progress = running.enter_context(self._progress_bar(evidence))
