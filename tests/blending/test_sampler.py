@@ -8,6 +8,8 @@ import torch
 from facexray_forensics.blending.index import FaceIndex
 from facexray_forensics.blending.masks import hull_mask
 from facexray_forensics.blending.neighbours import nearest_other_source
+from facexray_forensics.blending.codecs import h264_round_trip
+from facexray_forensics.blending.methods import laplacian_blend, laplacian_levels
 from facexray_forensics.blending.sampler import BlendDataset, BlendSampler, SamplerConfig
 
 PLAIN = SamplerConfig(augment=False)
@@ -175,6 +177,68 @@ def test_held_out_pool(index):
         BlendSampler(index, sources=["s1"]).sample(0, 0, label=1)  # one source: nothing to blend
 
 
+def test_laplacian_blend_mixes_the_pair_through_the_softened_mask(index):
+    raw = SamplerConfig(augment=False, colour_correction=False)
+    alpha = BlendSampler(index, raw).sample(8, 0, label=1)
+    record = BlendSampler(index, SamplerConfig(augment=False, colour_correction=False,
+                                               blend_methods=("laplacian",))).sample(8, 0, label=1)
+    assert record.params["blend_method"] == "laplacian"
+    # The same mask as the alpha blend of that sample; Eq. 2 of it as the target.
+    np.testing.assert_array_equal(record.softened, alpha.softened)
+    np.testing.assert_allclose(record.xray, 4 * record.softened * (1 - record.softened), atol=1e-6)
+    foreground = index.crops[record.params["foreground"]]
+    background = index.crops[record.params["background"]]
+    expected = laplacian_blend(foreground, background, record.softened, laplacian_levels(256, 256))
+    np.testing.assert_array_equal(record.image, expected)
+    # Far from the mask the background stays; deep inside it the foreground shows.
+    far = cv2.dilate((record.softened > 0).astype(np.uint8), np.ones((65, 65), np.uint8)) == 0
+    deep = cv2.erode((record.softened > 0.999).astype(np.uint8), np.ones((41, 41), np.uint8)) == 1
+    assert far.any() and deep.any()
+    assert np.abs(record.image[far].astype(int) - background[far]).max() <= 2
+    assert np.abs(record.image[deep].astype(int) - foreground[deep]).mean() < 3
+
+
+def test_poisson_blend_is_opencv_seamless_clone_of_the_binarised_mask(index):
+    raw = SamplerConfig(augment=False, colour_correction=False)
+    alpha = BlendSampler(index, raw).sample(9, 1, label=1)
+    record = BlendSampler(index, SamplerConfig(augment=False, colour_correction=False,
+                                               blend_methods=("poisson",))).sample(9, 1, label=1)
+    assert record.params["blend_method"] == "poisson"
+    binary = (alpha.softened >= 0.5).astype(np.uint8)
+    binary[[0, -1], :] = 0
+    binary[:, [0, -1]] = 0
+    np.testing.assert_array_equal(record.mask, binary.astype(np.float32))
+    x, y, width, height = cv2.boundingRect(binary)
+    foreground = index.crops[record.params["foreground"]]
+    background = index.crops[record.params["background"]]
+    expected = cv2.seamlessClone(foreground, background, binary * 255, (x + width // 2, y + height // 2),
+                                 cv2.NORMAL_CLONE)
+    np.testing.assert_array_equal(record.image, expected)
+    soft = np.clip(cv2.GaussianBlur(binary.astype(np.float32), (3, 3), 0, borderType=cv2.BORDER_REFLECT_101), 0, 1)
+    np.testing.assert_allclose(record.xray, 4 * soft * (1 - soft), atol=1e-5)
+
+
+def test_blend_methods_are_drawn_by_their_weights(index):
+    mixed = BlendSampler(index, SamplerConfig(augment=False, blend_methods=("alpha", "laplacian", "poisson"),
+                                              blend_method_weights=(0.5, 0.5, 0.0)))
+    drawn = [mixed.sample(10, n, label=1).params["blend_method"] for n in range(40)]
+    assert set(drawn) == {"alpha", "laplacian"}
+    assert 8 < drawn.count("alpha") < 32
+    assert BlendSampler(index, PLAIN).sample(10, 0, label=1).params["blend_method"] == "alpha"
+
+
+def test_h264_augmentation_is_one_intra_frame_of_the_sample(index):
+    quiet = dict(jitter_probability=0, resize_probability=0, blur_probability=0, noise_probability=0,
+                 jpeg_probability=0, flip_probability=0)
+    clean = BlendSampler(index, SamplerConfig(**quiet)).sample(13, 0, label=1)
+    coded = BlendSampler(index, SamplerConfig(**quiet, h264_probability=1, h264_crf=(30, 30))).sample(13, 0, label=1)
+    assert coded.params["augment"] == {"h264": 30}
+    np.testing.assert_array_equal(coded.xray, clean.xray)
+    np.testing.assert_array_equal(coded.image, h264_round_trip(clean.image[None], 30, "veryfast")[0])
+    error = np.abs(coded.image.astype(int) - clean.image.astype(int)).mean()
+    assert 0.2 < error < 10
+
+
 def test_bad_config_is_refused():
     with pytest.raises(ValueError):
         SamplerConfig(blend_probability=1.5)
@@ -182,6 +246,12 @@ def test_bad_config_is_refused():
         SamplerConfig(blur_kernel=(4, 9))
     with pytest.raises(ValueError):
         SamplerConfig(regions=("face", "ears"), region_weights=(1, 1))
+    with pytest.raises(ValueError, match="blend_methods"):
+        SamplerConfig(blend_methods=("alpha", "feather"), blend_method_weights=(1, 1))
+    with pytest.raises(ValueError, match="blend_method_weights"):
+        SamplerConfig(blend_methods=("alpha", "poisson"), blend_method_weights=(1,))
+    with pytest.raises(ValueError, match="h264_crf"):
+        SamplerConfig(h264_crf=(30, 60))
 
 
 def test_dataset_yields_tensors_in_resumable_order(astronaut_index, index):

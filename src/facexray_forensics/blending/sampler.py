@@ -9,11 +9,14 @@ One blended sample:
 3. a random piecewise-affine deformation of the mask on a 4×4 grid;
 4. a Gaussian blur of random odd kernel size;
 5. colour correction of the foreground towards the background inside the mask;
-6. the blend (Eq. 1) and the face X-ray (Eq. 2) of the 3×3-softened mask.
+6. the blend (Eq. 1) and the face X-ray (Eq. 2) of the 3×3-softened mask; or,
+   where the config draws another method, the Laplacian-pyramid blend through
+   that softened mask, or the Poisson blend through it binarised at 0.5 (whose
+   X-ray is then Eq. 2 of the softened binary mask), from :mod:`.methods`.
 
 A real sample is the background face alone, with an all-zero mask and X-ray.
 Augmentations then apply alike to real and blended samples (colour jitter,
-down-and-up resizing, blur, noise, JPEG re-compression, horizontal flip; the
+down-and-up resizing, blur, noise, JPEG re-compression, an H.264 intra frame, horizontal flip; the
 flip moves the mask and X-ray with the image), each with its own probability
 so that the average cost stays low. The final image is always rounded to 8-bit
 levels, so real and blended samples cannot be told apart by quantisation.
@@ -37,11 +40,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from facexray_forensics.blending.codecs import h264_round_trip, jpeg_round_trip
 from facexray_forensics.blending.index import FaceIndex
 from facexray_forensics.blending.masks import REGIONS, hull_mask
 from facexray_forensics.blending.neighbours import nearest_other_source
 
 COLOUR_MODES = ("mean", "mean_std")
+BLEND_METHODS = ("alpha", "laplacian", "poisson")
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,10 @@ class SamplerConfig:
     blur_kernel: tuple[int, int] = (5, 31)
     colour_correction: bool = True
     colour_modes: tuple[str, ...] = COLOUR_MODES
+    # How the pair is blended through the mask, drawn per sample with these weights. Other methods
+    # than Eq. 1 teach the boundary of seams with no colour step (Poisson) or a multiband crossing.
+    blend_methods: tuple[str, ...] = ("alpha",)
+    blend_method_weights: tuple[float, ...] = (1.0,)
     augment: bool = True
     jitter_probability: float = 0.5
     jitter_strength: float = 0.15  # brightness, contrast and saturation factors in 1 ± this
@@ -70,11 +79,14 @@ class SamplerConfig:
     noise_sigma: tuple[float, float] = (0.004, 0.03)
     jpeg_probability: float = 0.3
     jpeg_quality: tuple[int, int] = (40, 95)
+    # One H.264 intra frame (libx264 veryfast, about 10 ms at 128 px), after any JPEG: video evidence.
+    h264_probability: float = 0.0
+    h264_crf: tuple[int, int] = (18, 36)
     flip_probability: float = 0.5
 
     def __post_init__(self) -> None:
         for name in ("blend_probability", "jitter_probability", "resize_probability", "blur_probability",
-                     "noise_probability", "jpeg_probability", "flip_probability"):
+                     "noise_probability", "jpeg_probability", "h264_probability", "flip_probability"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
@@ -87,12 +99,19 @@ class SamplerConfig:
         low, high = self.blur_kernel
         if low < 1 or low % 2 == 0 or high % 2 == 0 or high < low:
             raise ValueError(f"blur_kernel must be two odd sizes low <= high, got {self.blur_kernel}")
+        if not self.blend_methods or not set(self.blend_methods) <= set(BLEND_METHODS):
+            raise ValueError(f"blend_methods must be a non-empty subset of {BLEND_METHODS}, got {self.blend_methods}")
+        if len(self.blend_method_weights) != len(self.blend_methods) or min(self.blend_method_weights) < 0 \
+                or sum(self.blend_method_weights) <= 0:
+            raise ValueError("blend_method_weights must be one non-negative weight per method, not all zero")
         if not set(self.colour_modes) <= set(COLOUR_MODES) or not self.colour_modes:
             raise ValueError(f"colour_modes must be a non-empty subset of {COLOUR_MODES}")
         if self.grid < 2:
             raise ValueError(f"grid must be >= 2, got {self.grid}")
         if not 1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 100:
             raise ValueError(f"jpeg_quality must be 1 <= low <= high <= 100, got {self.jpeg_quality}")
+        if not 0 <= self.h264_crf[0] <= self.h264_crf[1] <= 51:
+            raise ValueError(f"h264_crf must be 0 <= low <= high <= 51, got {self.h264_crf}")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -188,8 +207,8 @@ class BlendSampler:
         self._counts = (table >= 0).sum(axis=1)
         self._backgrounds = self.pool[self._counts[self.pool] > 0]
         self._grid = None
-        weights = np.asarray(self.config.region_weights, dtype=np.float64)
-        self._region_cumulative = np.cumsum(weights / weights.sum())
+        self._region_cumulative = _cumulative(self.config.region_weights)
+        self._method_cumulative = _cumulative(self.config.blend_method_weights)
         # A fixed bank of Gaussian noise; each sample takes a window at a random offset.
         self._noise = np.random.default_rng(0x5EED).standard_normal(
             (2 * self.size, 2 * self.size, 3), dtype=np.float32)
@@ -275,8 +294,7 @@ class BlendSampler:
                 foreground = np.multiply(self.index.crops[foreground_face], np.float32(1 / 255),
                                          dtype=np.float32)
             with timer.stage("mask"):
-                region = config.regions[int(np.searchsorted(self._region_cumulative, rng.random(),
-                                                            side="right").clip(max=len(config.regions) - 1))]
+                region = config.regions[_pick(self._region_cumulative, rng)]
                 mask = hull_mask(self.index.landmarks[background_face], size, region)
             params["region"] = region
             if config.deform:
@@ -324,6 +342,15 @@ class BlendSampler:
                 xray[window] = part_xray
                 softened = np.zeros((size, size), np.float32)
                 softened[window] = part_softened
+            # Drawn only when there is a choice, so a one-method config keeps its streams.
+            method = config.blend_methods[_pick(self._method_cumulative, rng)] if len(config.blend_methods) > 1 \
+                else config.blend_methods[0]
+            params["blend_method"] = method
+            if method != "alpha":
+                with timer.stage(method):
+                    corrected = foreground.copy()
+                    corrected[window] = part_foreground
+                    image, mask, softened, xray = _other_blend(method, corrected, background, softened)
         else:
             image = None
             mask = np.zeros((size, size), np.float32)
@@ -342,7 +369,10 @@ class BlendSampler:
                 pixels = _to_uint8(image)
         if "jpeg" in plan:
             with timer.stage("jpeg"):
-                pixels = _jpeg(pixels, plan["jpeg"])
+                pixels = jpeg_round_trip(pixels, plan["jpeg"])
+        if "h264" in plan:
+            with timer.stage("h264"):
+                pixels = h264_round_trip(pixels[None], plan["h264"], "veryfast")[0]
         if plan.get("flip"):
             with timer.stage("flip"):
                 pixels = cv2.flip(pixels, 1)
@@ -371,6 +401,9 @@ class BlendSampler:
                              *(int(v) for v in rng.integers(0, self.size, 2))]
         if rng.random() < config.jpeg_probability:
             plan["jpeg"] = int(rng.integers(config.jpeg_quality[0], config.jpeg_quality[1] + 1))
+        # Drawn only when enabled, so configs without it keep their streams.
+        if config.h264_probability and rng.random() < config.h264_probability:
+            plan["h264"] = int(rng.integers(config.h264_crf[0], config.h264_crf[1] + 1))
         if rng.random() < config.flip_probability:
             plan["flip"] = True
         return plan
@@ -400,6 +433,35 @@ class BlendSampler:
         return image
 
 
+def _cumulative(weights: tuple[float, ...]) -> np.ndarray:
+    weights = np.asarray(weights, dtype=np.float64)
+    return np.cumsum(weights / weights.sum())
+
+
+def _pick(cumulative: np.ndarray, rng: np.random.Generator) -> int:
+    """One index drawn with the probabilities whose running sum is ``cumulative``."""
+    return int(np.searchsorted(cumulative, rng.random(), side="right").clip(max=len(cumulative) - 1))
+
+
+def _other_blend(method: str, foreground: np.ndarray, background: np.ndarray, softened: np.ndarray):
+    """(image, mask, softened, xray) of the pair (float32 in [0, 1]) blended by ``method`` through
+    the softened mask: Laplacian through it as it is, Poisson through it binarised at 0.5."""
+    from facexray_forensics import ops
+    from facexray_forensics.blending.methods import laplacian_blend, laplacian_levels, poisson_blend
+
+    front, back = _to_uint8(foreground), _to_uint8(background)
+    if method == "laplacian":
+        pixels = laplacian_blend(front, back, softened, laplacian_levels(*softened.shape))
+        mask = softened
+    else:
+        binary = (softened >= 0.5).astype(np.uint8)
+        pixels = poisson_blend(front, back, binary)
+        mask = binary.astype(np.float32)
+        softened = np.clip(ops.soften_mask(mask), 0.0, 1.0)
+    image = np.multiply(pixels, np.float32(1 / 255), dtype=np.float32)
+    return image, mask, softened, ops.face_xray(softened)
+
+
 _FLOAT_AUGMENTATIONS = frozenset({"jitter", "resize", "blur", "noise"})
 
 #: OpenCV's RGB -> grey weights.
@@ -421,17 +483,6 @@ def _jitter(image: np.ndarray, brightness: float, contrast: float, saturation: f
     matrix[:, :3] = of_grey * _GREY[None, :] + own * np.eye(3)
     matrix[:, 3] = constant
     return cv2.transform(image, matrix)
-
-
-def _jpeg(pixels: np.ndarray, quality: int) -> np.ndarray:
-    """Re-compress an RGB uint8 image as JPEG at ``quality`` and decode it again."""
-    import cv2
-
-    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR),
-                               [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise RuntimeError("JPEG encoding failed")
-    return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:

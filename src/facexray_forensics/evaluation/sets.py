@@ -27,7 +27,6 @@ the blend.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -162,79 +161,19 @@ def alpha_blended(item: EvaluationSet) -> tuple[np.ndarray, np.ndarray]:
 
 
 def poisson_blended(item: EvaluationSet) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson blends (``cv2.seamlessClone``, normal clone) of the pairs through their masks binarised at 0.5.
+    """Poisson blends (:func:`~facexray_forensics.blending.methods.poisson_blend`) of the pairs
+    through their masks binarised at 0.5.
 
-    The true X-ray is Eq. 2 of the binary mask after the usual 3×3 softening.
-    The mask's outermost pixel ring is cleared, since seamlessClone needs its
-    region inside the image.
+    The true X-ray is Eq. 2 of the binary mask (its outermost ring cleared, as
+    the blend needs) after the usual 3×3 softening.
     """
-    import cv2
-
     from facexray_forensics import ops
+    from facexray_forensics.blending.methods import poisson_blend
 
     binary = (np.asarray(item.mask) >= 0.5).astype(np.uint8)
-    binary[:, [0, -1], :] = 0
-    binary[:, :, [0, -1]] = 0
-    images = np.empty_like(np.asarray(item.background))
-    for index in range(len(binary)):
-        background = np.ascontiguousarray(item.background[index])
-        if not binary[index].any():
-            images[index] = background
-            continue
-        x, y, width, height = cv2.boundingRect(binary[index])
-        centre = (x + width // 2, y + height // 2)
-        images[index] = cv2.seamlessClone(
-            np.ascontiguousarray(item.foreground[index]), background, binary[index] * 255, centre, cv2.NORMAL_CLONE
-        )
+    images = np.stack([poisson_blend(f, b, m) for f, b, m in zip(item.foreground, item.background, binary)])
     softened = ops.soften_mask(binary.astype(np.float32)[..., None])
     return images, np.asarray(ops.face_xray(softened), dtype=np.float32)[..., 0]
-
-
-def laplacian_levels(height: int, width: int, smallest: int = 8, most: int = 5) -> int:
-    """Pyramid levels (the full-size image counts as one) until the smaller side is at most ``smallest`` px."""
-    levels, side = 1, min(height, width)
-    while side > smallest and levels < most:
-        side = (side + 1) // 2  # cv2.pyrDown's output size
-        levels += 1
-    return levels
-
-
-def _gaussian_pyramid(image: np.ndarray, levels: int) -> list[np.ndarray]:
-    import cv2
-
-    pyramid = [image]
-    for _ in range(levels - 1):
-        pyramid.append(cv2.pyrDown(pyramid[-1]))
-    return pyramid
-
-
-def _expand(image: np.ndarray, like: np.ndarray) -> np.ndarray:
-    import cv2
-
-    return cv2.pyrUp(image, dstsize=(like.shape[1], like.shape[0]))
-
-
-def _laplacian_pyramid(image: np.ndarray, levels: int) -> list[np.ndarray]:
-    gaussian = _gaussian_pyramid(image, levels)
-    bands = [fine - _expand(coarse, fine) for fine, coarse in zip(gaussian[:-1], gaussian[1:])]
-    return bands + [gaussian[-1]]  # the coarsest level keeps its low-pass image
-
-
-def laplacian_blend(foreground: np.ndarray, background: np.ndarray, mask: np.ndarray, levels: int) -> np.ndarray:
-    """Burt–Adelson multiband blend of one H×W×3 uint8 pair through an H×W mask in [0, 1] (1 = foreground).
-
-    Each Laplacian band of the two images is mixed by the mask's Gaussian
-    pyramid at that level, so coarse bands cross over a wide seam and fine
-    bands a narrow one; the mixed pyramid is collapsed back into an image.
-    """
-    weights = _gaussian_pyramid(np.asarray(mask, dtype=np.float32), levels)
-    front = _laplacian_pyramid(np.asarray(foreground, dtype=np.float32), levels)
-    back = _laplacian_pyramid(np.asarray(background, dtype=np.float32), levels)
-    mixed = [w[..., None] * f + (1.0 - w[..., None]) * b for w, f, b in zip(weights, front, back)]
-    image = mixed[-1]
-    for band in reversed(mixed[:-1]):
-        image = _expand(image, band) + band
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
 def laplacian_blended(item: EvaluationSet) -> tuple[np.ndarray, np.ndarray]:
@@ -244,6 +183,7 @@ def laplacian_blended(item: EvaluationSet) -> tuple[np.ndarray, np.ndarray]:
     smooths the colour step across the seam.
     """
     from facexray_forensics import ops
+    from facexray_forensics.blending.methods import laplacian_blend, laplacian_levels
 
     mask = np.ascontiguousarray(item.mask, dtype=np.float32)
     levels = laplacian_levels(*mask.shape[1:])
@@ -258,43 +198,16 @@ def blended_sets(item: EvaluationSet) -> dict[str, tuple[np.ndarray, np.ndarray]
 
 def jpeg(images: np.ndarray, quality: int) -> np.ndarray:
     """Each RGB uint8 crop re-encoded as a JPEG of the given quality and decoded."""
-    import cv2
+    from facexray_forensics.blending.codecs import jpeg_round_trip
 
-    def round_trip(image: np.ndarray) -> np.ndarray:
-        ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if not ok:
-            raise ValueError("OpenCV could not encode a JPEG")
-        return cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-
-    return np.stack([round_trip(np.ascontiguousarray(image)) for image in images])
+    return np.stack([jpeg_round_trip(image, quality) for image in images])
 
 
 def h264(images: np.ndarray, crf: int, preset: str = "medium") -> np.ndarray:
-    """The RGB uint8 crops encoded in order as the frames of one H.264 video (libx264, yuv420p), decoded back.
+    """The RGB uint8 crops as the frames of one H.264 video, decoded back (see ``h264_round_trip``)."""
+    from facexray_forensics.blending.codecs import h264_round_trip
 
-    libx264 runs on one thread: its output depends on the thread count, and
-    so would the report on another machine. At 64 px a side its mb-tree
-    lookahead was seen to vary from run to run; at 128 and 256 px it does not.
-    """
-    import av
-
-    count, height, width = images.shape[:3]
-    if height % 2 or width % 2:
-        raise ValueError(f"H.264 in yuv420p needs even crop sides, got {height}×{width}")
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="matroska") as container:
-        options = {"crf": str(crf), "preset": preset, "threads": "1"}
-        stream = container.add_stream("libx264", rate=25, options=options)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for image in images:  # encode() converts each RGB frame to the stream's yuv420p
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")))
-        container.mux(stream.encode())  # flush the frames the encoder still holds
-    buffer.seek(0)
-    with av.open(buffer, mode="r") as container:
-        decoded = np.stack([frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)])
-    if len(decoded) != count:
-        raise ValueError(f"H.264 round trip returned {len(decoded)} frames for {count}")
-    return decoded
+    return h264_round_trip(images, crf, preset)
 
 
 def down_up(images: np.ndarray, factor: float = 0.5) -> np.ndarray:

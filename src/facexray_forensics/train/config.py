@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facexray_forensics.blending.sampler import SamplerConfig
+
 
 @dataclass
 class ModelConfig:
@@ -74,6 +76,8 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    # The BI sampler's knobs, [sampler] in the file (data.source "bi"; the GPU sampler draws alpha blends only).
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
 
@@ -96,6 +100,8 @@ class TrainConfig:
             raise ValueError("run.curve_every needs run.curve_set, an evaluation-set directory")
         if self.data.source not in ("synthetic", "bi", "gpu"):
             raise ValueError(f"data.source must be 'synthetic', 'bi' or 'gpu', got {self.data.source!r}")
+        if self.data.source == "gpu" and self.sampler != SamplerConfig():
+            raise ValueError("[sampler] settings apply to data.source 'bi'; the GPU sampler has its own defaults")
         if self.data.source != "synthetic" and not self.data.index:
             raise ValueError(f"data.source {self.data.source!r} needs data.index, a face index directory")
         if self.data.image_size < 32 or self.data.image_size % 32:
@@ -134,7 +140,8 @@ def config_from_dict(data: dict) -> TrainConfig:
     unknown = set(data) - set(sections)
     if unknown:
         raise ValueError(f"unknown section(s): {', '.join(sorted(unknown))}")
-    classes = {"model": ModelConfig, "data": DataConfig, "loss": LossConfig, "optim": OptimConfig, "run": RunConfig}
+    classes = {"model": ModelConfig, "data": DataConfig, "loss": LossConfig, "sampler": SamplerConfig,
+               "optim": OptimConfig, "run": RunConfig}
     config = TrainConfig(**{name: _section(cls, data.get(name, {}), name) for name, cls in classes.items()})
     config.validate()
     return config

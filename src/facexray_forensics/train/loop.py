@@ -215,7 +215,8 @@ def make_source(config: TrainConfig, rank: int, device: torch.device) -> BatchSo
         return GeneratorBatches(GpuBlendSampler(index, sources=sources, device=device), config.run.batch_size, seed)
     from facexray_forensics.blending.sampler import BlendDataset
 
-    dataset = BlendDataset(config.data.index, seed=seed, chunk=config.run.batch_size, sources=sources)
+    dataset = BlendDataset(config.data.index, seed=seed, chunk=config.run.batch_size, config=config.sampler,
+                           sources=sources)
     if config.data.workers == 0:
         return Batched(dataset, config.run.batch_size)
     return LoaderBatches(dataset, config.run.batch_size, config.data.workers, pin_memory=device.type == "cuda")
