@@ -171,7 +171,7 @@ class CustodyLog:
                 raise ValueError(f"custody log {self.path} is broken at record {check.first_broken}: {check.reason}")
             self.sequence = check.records
             self.last_sha256 = check.final_sha256
-        self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         self._unseal = os.path.lexists(seal_path(self.path))
 
     def append(self, action: str, data: Mapping[str, Any] | None = None) -> str:

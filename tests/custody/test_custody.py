@@ -101,3 +101,14 @@ def test_verify_log_command(tmp_path):
     path.write_bytes(bytes(content))
     result = runner.invoke(main, ["verify-log", str(path)])
     assert result.exit_code == 4 and "BROKEN at record 3" in result.output
+
+
+def test_a_custody_log_that_is_a_symlink_is_not_followed(tmp_path):
+    target = tmp_path / "elsewhere.jsonl"
+    _log(target, records=1)
+    before = target.read_bytes()
+    alias = tmp_path / "custody.jsonl"
+    alias.symlink_to(target)
+    with pytest.raises(OSError):
+        CustodyLog(alias, CONTEXT)
+    assert target.read_bytes() == before

@@ -59,3 +59,15 @@ def test_resume_with_other_settings_is_refused(tmp_path):
         Journal(path, {"evidence": ["/e"], "settings": {"min_face": 32}}, resume=True)
     with pytest.raises(FileExistsError):
         Journal(path, {"evidence": ["/e"], "settings": {"min_face": 64}}, resume=False)
+
+
+def test_resume_through_a_symlinked_journal_is_refused(tmp_path):
+    header = {"evidence": ["/e"], "settings": {"min_face": 64}}
+    target = tmp_path / "real.jsonl"
+    Journal(target, header, resume=False).close()
+    before = target.read_bytes()
+    alias = tmp_path / "j.jsonl"
+    alias.symlink_to(target)
+    with pytest.raises(OSError):
+        Journal(alias, header, resume=True)
+    assert target.read_bytes() == before

@@ -39,7 +39,10 @@ from facexray_forensics.records import Item
 
 
 class ItemSource(Protocol):
-    """Yields the items of one kind of evidence, in a stable order with stable names."""
+    """Yields the items of one kind of evidence, in a stable order with stable names, and says in
+    ``warnings`` how it took what it was given (the scan records them in custody and the reports)."""
+
+    warnings: list[str]
 
     def items(self) -> Iterator[Item]: ...
 

@@ -644,6 +644,7 @@ class DiskImageSource:
     def __init__(self, path: str | bytes | os.PathLike, name: str | None = None):
         self.path = os.path.abspath(os.fsencode(path))
         self.name = name if name is not None else display_name(self.path)
+        self.warnings: list[str] = []
 
     def items(self) -> Iterator[Item]:
         """Every regular file in every readable volume, deleted ones included, in a stable order."""

@@ -29,7 +29,7 @@ class Evidence:
 def enumerate_evidence(sources: Sequence[ItemSource], roots: list[str], journal: Journal) -> Evidence:
     """Every item of every source, disk images expanded into their files, split by what ``journal`` holds;
     with what the sources decided about the roots (FileSource merges or drops some)."""
-    warnings = [warning for source in sources for warning in getattr(source, "warnings", ())]
+    warnings = [warning for source in sources for warning in source.warnings]
     items = list(expand_disk_images(item for source in sources for item in source.items()))
     present = {item.name for item in items}
     missing = [missing_report(record) for name, record in journal.done.items() if name not in present]

@@ -214,7 +214,7 @@ class Journal:
         header_line = {"format": FORMAT, **header}
         if resume and os.path.exists(self.path):
             self._load(header_line, recorded)
-            self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
         else:
             self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o644)
             self._write(header_line)
