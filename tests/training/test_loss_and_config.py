@@ -62,3 +62,19 @@ def test_tiny_config_loads_and_bad_configs_raise(tmp_path):
     broken.write_text("[optim\n")
     with pytest.raises(ValueError, match="broken.toml"):
         load_config(broken)
+
+
+def test_sampler_section_reaches_the_bi_sampler():
+    from facexray_forensics.blending.sampler import SamplerConfig
+
+    config = load_config(CONFIGS / "default_cpu_chunk2.toml")
+    assert config.sampler.blend_methods == ("alpha", "laplacian", "poisson")
+    assert config.sampler.h264_probability == 0.2 and config.sampler.jpeg_quality == (30, 95)
+    assert config.model.init and not config.model.pretrained
+    assert load_config(CONFIGS / "default_cpu.toml").sampler == SamplerConfig()
+    with pytest.raises(ValueError, match="unknown key"):
+        config_from_dict({"sampler": {"blend_method": ["alpha"]}})
+    with pytest.raises(ValueError, match="blend_methods"):
+        config_from_dict({"sampler": {"blend_methods": ["alpha", "feather"], "blend_method_weights": [1.0, 1.0]}})
+    with pytest.raises(ValueError, match="GPU sampler"):
+        config_from_dict({"data": {"source": "gpu", "index": "x"}, "sampler": {"h264_probability": 0.5}})
