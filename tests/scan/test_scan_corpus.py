@@ -21,6 +21,7 @@ class VanishingSource:
 
     def __init__(self, root, victim):
         self.source, self.victim = FileSource([root]), victim
+        self.warnings = self.source.warnings  # an ItemSource says how it took its roots
 
     def items(self):
         items = list(self.source.items())
