@@ -177,12 +177,17 @@ def test_held_out_pool(index):
         BlendSampler(index, sources=["s1"]).sample(0, 0, label=1)  # one source: nothing to blend
 
 
+def _alpha_and(index, method, seed, number):
+    """Sample (seed, number) of an uncorrected, unaugmented sampler as the alpha blend and by ``method``."""
+    raw = dict(augment=False, colour_correction=False)
+    alpha = BlendSampler(index, SamplerConfig(**raw)).sample(seed, number, label=1)
+    record = BlendSampler(index, SamplerConfig(**raw, blend_methods=(method,))).sample(seed, number, label=1)
+    assert alpha.params["blend_method"] == "alpha" and record.params["blend_method"] == method
+    return alpha, record
+
+
 def test_laplacian_blend_mixes_the_pair_through_the_softened_mask(index):
-    raw = SamplerConfig(augment=False, colour_correction=False)
-    alpha = BlendSampler(index, raw).sample(8, 0, label=1)
-    record = BlendSampler(index, SamplerConfig(augment=False, colour_correction=False,
-                                               blend_methods=("laplacian",))).sample(8, 0, label=1)
-    assert record.params["blend_method"] == "laplacian"
+    alpha, record = _alpha_and(index, "laplacian", 8, 0)
     # The same mask as the alpha blend of that sample; Eq. 2 of it as the target.
     np.testing.assert_array_equal(record.softened, alpha.softened)
     np.testing.assert_allclose(record.xray, 4 * record.softened * (1 - record.softened), atol=1e-6)
@@ -199,11 +204,7 @@ def test_laplacian_blend_mixes_the_pair_through_the_softened_mask(index):
 
 
 def test_poisson_blend_is_opencv_seamless_clone_of_the_binarised_mask(index):
-    raw = SamplerConfig(augment=False, colour_correction=False)
-    alpha = BlendSampler(index, raw).sample(9, 1, label=1)
-    record = BlendSampler(index, SamplerConfig(augment=False, colour_correction=False,
-                                               blend_methods=("poisson",))).sample(9, 1, label=1)
-    assert record.params["blend_method"] == "poisson"
+    alpha, record = _alpha_and(index, "poisson", 9, 1)
     binary = (alpha.softened >= 0.5).astype(np.uint8)
     binary[[0, -1], :] = 0
     binary[:, [0, -1]] = 0
@@ -297,3 +298,17 @@ def test_training_batches_resume_exactly(astronaut_index):
     resumed.load_state_dict(state)
     for tensor, reference in zip(next(iter(resumed)), expected):
         np.testing.assert_array_equal(tensor.numpy(), reference.numpy())
+
+
+def test_poisson_region_binarises_each_mask_and_clears_its_ring_without_touching_it():
+    from facexray_forensics.blending.methods import poisson_region
+
+    masks = np.full((2, 6, 7), 0.6, np.float32)
+    masks[1, 2, 3] = 0.4
+    before = masks.copy()
+    region = poisson_region(masks)
+    np.testing.assert_array_equal(masks, before)
+    expected = np.zeros((2, 6, 7), np.uint8)
+    expected[:, 1:-1, 1:-1] = 1
+    expected[1, 2, 3] = 0
+    np.testing.assert_array_equal(region, expected)

@@ -5,7 +5,7 @@ evaluation sets use them for their Poisson and Laplacian test sets, so a
 model is trained and measured on the same two implementations:
 
 - :func:`poisson_blend`: OpenCV's gradient-domain ``seamlessClone`` (normal
-  clone) through a binary mask;
+  clone) through the binary region :func:`poisson_region` makes of a soft mask;
 - :func:`laplacian_blend`: the Burt–Adelson multiband blend through a soft mask.
 """
 
@@ -14,16 +14,20 @@ from __future__ import annotations
 import numpy as np
 
 
-def poisson_blend(foreground: np.ndarray, background: np.ndarray, binary: np.ndarray) -> np.ndarray:
-    """``cv2.seamlessClone`` of one H×W×3 uint8 pair through an H×W 0/1 mask (1 = foreground).
+def poisson_region(mask: np.ndarray) -> np.ndarray:
+    """The uint8 0/1 region of one or more soft masks (…×H×W in [0, 1]) binarised at 0.5, with
+    each mask's outermost pixel ring cleared, since seamlessClone needs its region inside the image."""
+    region = (np.asarray(mask) >= 0.5).astype(np.uint8)
+    region[..., [0, -1], :] = 0
+    region[..., :, [0, -1]] = 0
+    return region
 
-    The mask's outermost pixel ring is cleared in place, since seamlessClone needs
-    its region inside the image; an empty mask returns the background unchanged.
-    """
+
+def poisson_blend(foreground: np.ndarray, background: np.ndarray, binary: np.ndarray) -> np.ndarray:
+    """``cv2.seamlessClone`` of one H×W×3 uint8 pair through an H×W :func:`poisson_region`
+    (1 = foreground); an empty region returns the background unchanged."""
     import cv2
 
-    binary[[0, -1], :] = 0
-    binary[:, [0, -1]] = 0
     background = np.ascontiguousarray(background)
     if not binary.any():
         return background.copy()

@@ -447,14 +447,14 @@ def _other_blend(method: str, foreground: np.ndarray, background: np.ndarray, so
     """(image, mask, softened, xray) of the pair (float32 in [0, 1]) blended by ``method`` through
     the softened mask: Laplacian through it as it is, Poisson through it binarised at 0.5."""
     from facexray_forensics import ops
-    from facexray_forensics.blending.methods import laplacian_blend, laplacian_levels, poisson_blend
+    from facexray_forensics.blending.methods import laplacian_blend, laplacian_levels, poisson_blend, poisson_region
 
     front, back = _to_uint8(foreground), _to_uint8(background)
     if method == "laplacian":
         pixels = laplacian_blend(front, back, softened, laplacian_levels(*softened.shape))
         mask = softened
     else:
-        binary = (softened >= 0.5).astype(np.uint8)
+        binary = poisson_region(softened)
         pixels = poisson_blend(front, back, binary)
         mask = binary.astype(np.float32)
         softened = np.clip(ops.soften_mask(mask), 0.0, 1.0)

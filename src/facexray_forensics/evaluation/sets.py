@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from facexray_forensics.blending.codecs import h264_round_trip
+
 SET_FORMAT = 1
 ALPHA = "alpha-blended BI"
 POISSON = "Poisson-blended"
@@ -162,15 +164,14 @@ def alpha_blended(item: EvaluationSet) -> tuple[np.ndarray, np.ndarray]:
 
 def poisson_blended(item: EvaluationSet) -> tuple[np.ndarray, np.ndarray]:
     """Poisson blends (:func:`~facexray_forensics.blending.methods.poisson_blend`) of the pairs
-    through their masks binarised at 0.5.
+    through their masks binarised at 0.5 (:func:`~facexray_forensics.blending.methods.poisson_region`).
 
-    The true X-ray is Eq. 2 of the binary mask (its outermost ring cleared, as
-    the blend needs) after the usual 3×3 softening.
+    The true X-ray is Eq. 2 of that binary region after the usual 3×3 softening.
     """
     from facexray_forensics import ops
-    from facexray_forensics.blending.methods import poisson_blend
+    from facexray_forensics.blending.methods import poisson_blend, poisson_region
 
-    binary = (np.asarray(item.mask) >= 0.5).astype(np.uint8)
+    binary = poisson_region(item.mask)
     images = np.stack([poisson_blend(f, b, m) for f, b, m in zip(item.foreground, item.background, binary)])
     softened = ops.soften_mask(binary.astype(np.float32)[..., None])
     return images, np.asarray(ops.face_xray(softened), dtype=np.float32)[..., 0]
@@ -203,13 +204,6 @@ def jpeg(images: np.ndarray, quality: int) -> np.ndarray:
     return np.stack([jpeg_round_trip(image, quality) for image in images])
 
 
-def h264(images: np.ndarray, crf: int, preset: str = "medium") -> np.ndarray:
-    """The RGB uint8 crops as the frames of one H.264 video, decoded back (see ``h264_round_trip``)."""
-    from facexray_forensics.blending.codecs import h264_round_trip
-
-    return h264_round_trip(images, crf, preset)
-
-
 def down_up(images: np.ndarray, factor: float = 0.5) -> np.ndarray:
     """Each crop downscaled by ``factor`` (area averaging) and scaled back up (bilinear), as a re-upload would."""
     import cv2
@@ -234,8 +228,8 @@ DEGRADATIONS = {
     "jpeg60": Degradation("JPEG q60", partial(jpeg, quality=60)),
     "jpeg75": Degradation("JPEG q75", partial(jpeg, quality=75)),
     "jpeg90": Degradation("JPEG q90", partial(jpeg, quality=90)),
-    "h264crf23": Degradation("H.264 CRF 23", partial(h264, crf=23)),
-    "h264crf30": Degradation("H.264 CRF 30", partial(h264, crf=30)),
+    "h264crf23": Degradation("H.264 CRF 23", partial(h264_round_trip, crf=23)),
+    "h264crf30": Degradation("H.264 CRF 30", partial(h264_round_trip, crf=30)),
     "downup": Degradation("down-up ×0.5", partial(down_up, factor=0.5)),
 }
 
