@@ -302,8 +302,8 @@ def train(
             # Only a time budget needs the ranks to agree each step (a host sync); without one, skip it.
             if budget is not None and _any_rank(overrun, world, device):
                 break
+            step_started = time.monotonic()  # the batch's wait counts: it is part of what one more step costs
             batch = next(batches)
-            step_started = time.monotonic()
             loss, parts = step_fn(batch, freeze_backbone=step < config.model.freeze_backbone_steps)
             last_step_seconds = time.monotonic() - step_started
             losses.append(loss)
