@@ -23,17 +23,40 @@ def test_temperature_recovers_the_generating_temperature():
     np.testing.assert_allclose(fitted.probability([0.0, 2.5]), [0.5, 1.0 / (1.0 + np.exp(-2.5 / fitted.temperature))])
 
 
-def test_isotonic_matches_scikit_learn():
+def _sklearn_blocks(z, labels):
+    """scikit-learn's class-weighted isotonic fit, as (weighted mean margin, value) of each pooled block."""
+    weights = np.where(labels == 1, 0.5 / labels.sum(), 0.5 / (labels == 0).sum())
+    order = np.argsort(z)
+    z, labels, weights = z[order], labels[order], weights[order]
+    fitted = IsotonicRegression(y_min=0.0, y_max=1.0).fit(z, labels, sample_weight=weights).predict(z)
+    blocks = [(np.average(z[fitted == value], weights=weights[fitted == value]), value) for value in np.unique(fitted)]
+    return np.array(blocks)
+
+
+def test_isotonic_takes_scikit_learns_block_values_at_the_block_centres():
     z, labels = _draws(1.0, n=3000, seed=1)
     fitted = fit_isotonic(z, labels)
-    # Each class carries half of the weight, whatever its count.
-    weights = np.where(labels == 1, 0.5 / labels.sum(), 0.5 / (labels == 0).sum())
-    reference = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(z, labels, sample_weight=weights)
-    probe = np.linspace(-20, 20, 501)
-    np.testing.assert_allclose(fitted.probability(probe), reference.predict(probe), atol=1e-12)
-    assert np.all(np.diff(fitted.probability(probe)) >= 0)
+    blocks = _sklearn_blocks(z, labels)
+    np.testing.assert_allclose(fitted.probability(blocks[:, 0]), blocks[:, 1], atol=1e-12)
+    # Flat only beyond the outermost blocks' centres; strictly increasing between them.
+    inner = np.linspace(blocks[0, 0], blocks[-1, 0], 2001)[1:-1]
+    assert np.all(np.diff(fitted.probability(inner)) > 0)
+    assert fitted.probability(z.min() - 5) == blocks[0, 1] and fitted.probability(z.max() + 5) == blocks[-1, 1]
     again = Calibration.from_dict(fitted.to_dict())
-    np.testing.assert_array_equal(again.probability(probe), fitted.probability(probe))
+    np.testing.assert_array_equal(again.probability(inner), fitted.probability(inner))
+
+
+def test_isotonic_band_edges_flag_their_share_of_the_real_faces():
+    # A step function ties whole blocks of reals, so an edge at 5% falls to the top of a plateau
+    # and flags far fewer; the centred fit keeps the margins apart and the edges where they were asked.
+    rng = np.random.default_rng(3)
+    z = np.concatenate([rng.normal(2.5, 1.5, 2000), rng.normal(-2.5, 1.5, 1000)])
+    labels = np.r_[np.ones(2000, int), np.zeros(1000, int)]
+    fitted = fit_isotonic(z, labels)
+    real = fitted.probability(z[labels == 0])
+    thresholds = fit_band_thresholds(real)
+    for edge, rate in zip((thresholds.inconclusive, thresholds.moderate, thresholds.strong), (0.20, 0.05, 0.01)):
+        assert rate - 2.0 / real.size < np.mean(real >= edge) <= rate
 
 
 @pytest.mark.parametrize("fit", [fit_isotonic, fit_temperature])
