@@ -18,11 +18,10 @@ from typing import Any
 from facexray_forensics.evidence import unsupported_reason
 from facexray_forensics.plugins import Plugin
 from facexray_forensics.records import Band, Finding, Item, ItemReport, Status
-from facexray_forensics.scan.executor import Executor, ItemResult, decided, guarded
+from facexray_forensics.scan.executor import HASHING, Executor, ItemResult, decided, guarded
 from facexray_forensics.scan.prepare import Records
 from facexray_forensics.scan.settings import ScanTimings
 
-HASHING = "hashing"  # the plugin whose values are an item's md5/sha1/sha256
 HASH_NAMES = ("md5", "sha1", "sha256")
 
 

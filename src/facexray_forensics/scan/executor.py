@@ -10,6 +10,9 @@ worker. Another executor (a cluster) only has to keep the same three methods.
 from __future__ import annotations
 
 import collections
+import dataclasses
+import functools
+import io
 import itertools
 import multiprocessing
 import time
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from facexray_forensics import __version__
-from facexray_forensics.evidence import hash_stream
+from facexray_forensics.evidence import DEFAULT_MAX_BYTES, hash_stream
 from facexray_forensics.plugins import Plugin, ScanContext
 from facexray_forensics.records import Finding, Item, Status
 from facexray_forensics.scan.prepare import WorkerPlugins
@@ -60,16 +63,60 @@ def guarded(plugin: Plugin, item: Item, findings: Mapping[str, Finding]) -> Find
         return Finding(plugin.name, plugin.version, status=Status.UNREADABLE, reason=f"{plugin.name} failed: {type(error).__name__}: {error}")
 
 
-def analyse_item(plugins: Sequence[Plugin], item: Item) -> ItemResult:
-    """Run ``plugins`` in order on one item, until one decides its outcome."""
+HASHING = "hashing"  # the plugin whose values are an item's md5/sha1/sha256
+
+
+def analyse_item(plugins: Sequence[Plugin], item: Item, read_limit: int) -> ItemResult:
+    """Run ``plugins`` in order on one item, until one decides its outcome.
+
+    Every plugin reads the same bytes: the item's, read once into memory when
+    it has at most ``read_limit`` bytes. A larger item is streamed by each
+    plugin, so its hash is read again afterwards, and a change fails the item.
+    """
     result = ItemResult({}, {})
+    read = read_once(item, read_limit)
     for plugin in plugins:
         if item.kind not in plugin.handles or decided(result.findings):
             continue
         start = time.perf_counter()
-        result.findings[plugin.name] = guarded(plugin, item, result.findings)
+        result.findings[plugin.name] = guarded(plugin, read, result.findings)
         result.seconds[plugin.name] = time.perf_counter() - start
+    if read is item and len(result.findings) > 1:
+        changed = changed_while_analysed(item, result.findings)
+        if changed is not None:
+            result.findings = {changed.plugin: changed, **result.findings}  # first, so it decides the outcome
     return result
+
+
+def read_once(item: Item, limit: int) -> Item:
+    """The item, its ``open`` serving one in-memory copy of its bytes; the item itself when that copy
+    cannot be made: over ``limit`` bytes, not a regular file, unreadable (its plugins then meet the
+    error), or a disk image, which its plugin opens by path through its own library."""
+    if "file_type" in item.origin or "open_error" in item.origin or item.kind == "disk_image" or item.size > limit:
+        return item
+    try:
+        with item.open() as stream:
+            data = stream.read(limit + 1)
+    except OSError:
+        return item
+    if len(data) > limit:  # it grew past the limit since it was listed
+        return item
+    return dataclasses.replace(item, open=functools.partial(io.BytesIO, data))
+
+
+def changed_while_analysed(item: Item, findings: Mapping[str, Finding]) -> Finding | None:
+    """For an item the plugins each streamed: an "unreadable" finding if its bytes no longer hash as
+    they did when the hashing plugin read them, since its results may then come from other bytes."""
+    hashed = findings.get(HASHING)
+    if hashed is None or "sha256" not in hashed.values:
+        return None
+    again = rehash_item(item)
+    if again is not None and again["sha256"] == hashed.values["sha256"]:
+        return None
+    after = "could not be read again" if again is None else f"read SHA-256 {again['sha256']} afterwards"
+    reason = (f"changed while it was analysed: hashed as SHA-256 {hashed.values['sha256']}, {after}; "
+              "its results may come from other bytes than those hashed")
+    return Finding("scan", __version__, status=Status.UNREADABLE, reason=reason)
 
 
 def rehash_item(item: Item) -> dict[str, str] | None:
@@ -91,16 +138,23 @@ def crashed(item: Item) -> ItemResult:
 # ---- inside a worker process -------------------------------------------------------------
 
 _WORKER_PLUGINS: list[Plugin] = []
+_WORKER_SETTINGS: dict[str, Any] = {}
 
 
 def _start_in_worker(plugins: Sequence[Plugin], context: ScanContext) -> None:
     _WORKER_PLUGINS[:] = plugins
+    _WORKER_SETTINGS.update(context.settings)
     for plugin in plugins:
         plugin.start_up(context)
 
 
 def _analyse_in_worker(item: Item) -> ItemResult:
-    return analyse_item(_WORKER_PLUGINS, item)
+    return analyse_item(_WORKER_PLUGINS, item, read_limit(_WORKER_SETTINGS))
+
+
+def read_limit(settings: Mapping[str, Any]) -> int:
+    """How many bytes of an item are read once into memory: the decoders' byte limit."""
+    return int(settings.get("max_bytes", DEFAULT_MAX_BYTES))
 
 
 # ---- on this machine ---------------------------------------------------------------------
@@ -126,7 +180,8 @@ class LocalExecutor:
 
     def map(self, items: Sequence[Item]) -> Iterator[ItemResult]:
         if self.pool is None:
-            return (analyse_item(self.plugins.started, item) for item in items)
+            limit = read_limit(self.plugins.context.settings)
+            return (analyse_item(self.plugins.started, item, limit) for item in items)
         return self._ordered(_analyse_in_worker, items, crashed)
 
     def rehash(self, items: Sequence[Item]) -> Iterator[dict[str, str] | None]:

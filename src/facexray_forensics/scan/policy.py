@@ -17,7 +17,7 @@ from facexray_forensics.evidence.disk_image import inner_item
 from facexray_forensics.plugins import Plugin, discover_plugins, select_plugins
 from facexray_forensics.plugins.builtin import BUILTIN_PLUGINS
 from facexray_forensics.records import ItemReport, ScanReport
-from facexray_forensics.scan.analyse import HASHING
+from facexray_forensics.scan.executor import HASHING
 from facexray_forensics.scan.pipeline import run_scan
 from facexray_forensics.scan.settings import Output, ScanCase, ScanSettings
 
