@@ -57,6 +57,41 @@ class Item:
     origin: Mapping[str, Any] = field(default_factory=dict)
 
 
+    @property
+    def identity(self) -> str:
+        """What makes this item the same item on another run (see :func:`item_identity`)."""
+        return item_identity(self.name, self.origin)
+
+
+def raw_path(origin: Mapping[str, Any], key: str = "path") -> bytes:
+    """The exact bytes of a path an origin records: ``KEY_hex`` where the name is not UTF-8, else ``KEY``."""
+    if f"{key}_hex" in origin:
+        return bytes.fromhex(origin[f"{key}_hex"])
+    return origin[key].encode("utf-8", "surrogateescape")
+
+
+def item_identity(name: str, origin: Mapping[str, Any]) -> str:
+    """The key that resumes and verification match an item by: never its rendered name alone.
+
+    Two paths can render alike (a name with an undecodable byte beside one
+    spelling that byte's escape; a folder named like a disk-image item,
+    ``disk.img:0:14:``), so the key holds the hex of the exact path bytes, or
+    for a file inside a disk image the image's path bytes, partition offset
+    and inode (with the inner path, which tells apart deleted names that
+    point at a reused inode). The name follows, for one file the examiner
+    named both as a root and inside a folder root: two items, one path.
+    A source that records no path is keyed by its name alone.
+    """
+    if "image_path" in origin:
+        inner = origin["inner_path"].encode("utf-8", "surrogateescape").hex()
+        where = f"inner:{raw_path(origin, 'image_path').hex()}:{origin['partition_offset']}:{origin['inode']}:{inner}"
+    elif "path" in origin:
+        where = f"file:{raw_path(origin).hex()}"
+    else:
+        where = "name"
+    return f"{where}:{name}"
+
+
 @dataclass(frozen=True)
 class Frame:
     """One decoded picture of an item: RGB uint8, H×W×3."""
@@ -124,6 +159,10 @@ class ItemReport:
     score: float | None  # max over faces; None (never 0) when not scored
     band: Band | None
     findings: dict[str, Finding] = field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        return item_identity(self.name, self.origin)
 
     @property
     def hash_verified(self) -> bool | None:

@@ -45,7 +45,7 @@ def test_torn_last_line_is_cut_and_the_item_done_again(tmp_path):
     with open(path, "ab") as stream:
         stream.write(b'{"name": "evidence/b.jpg", "kind": "ima')  # killed in the middle of a write
     resumed = Journal(path, header, resume=True, recorded=recorded)
-    assert list(resumed.done) == ["evidence/a.jpg"]
+    assert [record["name"] for record in resumed.done.values()] == ["evidence/a.jpg"]
     resumed.append(_report("evidence/b.jpg"))
     resumed.close()
     lines = path.read_bytes().splitlines()

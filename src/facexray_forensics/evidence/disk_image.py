@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
 
-from facexray_forensics.evidence.files import display_name, open_read_only
+from facexray_forensics.evidence.files import display_name, open_read_only, path_origin
 from facexray_forensics.evidence.magic import HEADER_SIZE, sniff
-from facexray_forensics.records import Item
+from facexray_forensics.records import Item, raw_path
 
 _EWF_SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
 _CHUNK = 1 << 20
@@ -657,7 +657,7 @@ class DiskImageSource:
         opener = InnerFileOpener(self.path, volume.offset, file.inode, file.size)
         origin = {
             "image": self.name,
-            "image_path": display_name(self.path),
+            **path_origin(self.path, "image_path"),
             "partition_offset": volume.offset,
             "partition": volume.description,
             "filesystem": volume.filesystem,
@@ -681,9 +681,7 @@ class DiskImageSource:
 
 def image_path(item: Item) -> bytes | None:
     """The file-system path of an item found by :class:`~facexray_forensics.evidence.files.FileSource`."""
-    if "path_hex" in item.origin:
-        return bytes.fromhex(item.origin["path_hex"])
-    return os.fsencode(item.origin["path"]) if "path" in item.origin else None
+    return raw_path(item.origin) if "path" in item.origin else None
 
 
 def expand_disk_images(items: Iterable[Item]) -> Iterator[Item]:
@@ -706,5 +704,5 @@ def expand_disk_images(items: Iterable[Item]) -> Iterator[Item]:
 
 def inner_item(name: str, kind: str, mime: str | None, size: int, origin: dict) -> Item:
     """The Item a disk-image ``origin`` (as :class:`DiskImageSource` recorded it) describes, to read it again."""
-    opener = InnerFileOpener(os.fsencode(origin["image_path"]), origin["partition_offset"], origin["inode"], size)
+    opener = InnerFileOpener(raw_path(origin, "image_path"), origin["partition_offset"], origin["inode"], size)
     return Item(name=name, kind=kind, mime=mime, size=size, open=opener, origin=origin)

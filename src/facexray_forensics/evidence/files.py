@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from facexray_forensics.evidence.magic import HEADER_SIZE, sniff
-from facexray_forensics.records import Item
+from facexray_forensics.records import Item, raw_path
 
 HASH_ALGORITHMS = ("md5", "sha1", "sha256")
 _CHUNK = 1 << 20
@@ -72,6 +72,15 @@ def display_name(raw: bytes) -> str:
     return raw.decode("utf-8", errors="backslashreplace")
 
 
+def path_origin(raw: bytes, key: str = "path") -> dict[str, str]:
+    """A path for an item's origin: its text, and its exact bytes as hex when the text cannot give
+    them back (read back by :func:`~facexray_forensics.records.raw_path`)."""
+    origin = {key: display_name(raw)}
+    if origin[key].encode("utf-8", errors="surrogateescape") != raw:
+        origin[f"{key}_hex"] = raw.hex()
+    return origin
+
+
 @dataclass(frozen=True)
 class FileOpener:
     """A picklable ``Item.open`` for a file on disk (items cross process boundaries)."""
@@ -89,9 +98,7 @@ def _read_header(path: bytes) -> bytes:
 
 def _file_item(path: bytes, name: str, size: int) -> Item:
     """An Item for a regular file; an unreadable header leaves it "other" (decoding reports why)."""
-    origin: dict = {"path": display_name(path)}
-    if origin["path"].encode("utf-8", errors="surrogateescape") != path:
-        origin["path_hex"] = path.hex()  # the exact bytes of a name that is not UTF-8
+    origin: dict = path_origin(path)
     try:
         kind, mime = sniff(_read_header(path))
     except OSError as error:
@@ -105,7 +112,7 @@ def _special_item(path: bytes, name: str, entry_stat: os.stat_result, dir_fd: in
 
     Its origin names the ``file_type`` (and a link's ``link_target``); it is never opened.
     """
-    origin: dict = {"path": display_name(path), "file_type": _FILE_TYPES.get(stat.S_IFMT(entry_stat.st_mode), "unknown")}
+    origin: dict = {**path_origin(path), "file_type": _FILE_TYPES.get(stat.S_IFMT(entry_stat.st_mode), "unknown")}
     if stat.S_ISLNK(entry_stat.st_mode):
         origin["link_target"] = display_name(os.readlink(entry, dir_fd=dir_fd))
     return Item(name=name, kind="other", mime=None, size=entry_stat.st_size, open=FileOpener(path), origin=origin)
@@ -252,14 +259,13 @@ def _entry(directory: bytes, prefix: bytes, entry: bytes, descriptor: int) -> It
 
 
 def _unlistable_item(path: bytes, name: bytes, error: OSError) -> Item:
-    origin = {"path": display_name(path), "open_error": f"{type(error).__name__}: {error.strerror or error}"}
+    origin = {**path_origin(path), "open_error": f"{type(error).__name__}: {error.strerror or error}"}
     return Item(name=display_name(name), kind="other", mime=None, size=0, open=FileOpener(path), origin=origin)
 
 
 def item_from_origin(name: str, kind: str, mime: str | None, size: int, origin: dict) -> Item:
     """The Item a file-system ``origin`` (as :class:`FileSource` recorded it) describes, to read it again."""
-    raw = bytes.fromhex(origin["path_hex"]) if "path_hex" in origin else os.fsencode(origin["path"])
-    return Item(name=name, kind=kind, mime=mime, size=size, open=FileOpener(raw), origin=origin)
+    return Item(name=name, kind=kind, mime=mime, size=size, open=FileOpener(raw_path(origin)), origin=origin)
 
 
 def inside(path: str | bytes | os.PathLike, roots: Iterable[str | bytes | os.PathLike]) -> bool:

@@ -31,9 +31,9 @@ def enumerate_evidence(sources: Sequence[ItemSource], roots: list[str], journal:
     with what the sources decided about the roots (FileSource merges or drops some)."""
     warnings = [warning for source in sources for warning in source.warnings]
     items = list(expand_disk_images(item for source in sources for item in source.items()))
-    present = {item.name for item in items}
-    missing = [missing_report(record) for name, record in journal.done.items() if name not in present]
-    todo = [item for item in items if item.name not in journal.done]
+    present = {item.identity for item in items}
+    missing = [missing_report(record) for identity, record in journal.done.items() if identity not in present]
+    todo = [item for item in items if item.identity not in journal.done]
     return Evidence(roots, warnings, items, todo, len(items) - len(todo), missing)
 
 

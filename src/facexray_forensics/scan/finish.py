@@ -23,7 +23,7 @@ def verified_items(evidence: Evidence, hashes_after: Sequence[dict[str, str] | N
     reports = []
     mismatches = []
     for item, hashes in zip(evidence.items, hashes_after):
-        report = item_from_dict(records.journal.done[item.name])
+        report = item_from_dict(records.journal.done[item.identity])
         report.hashes_after = hashes if report.hashes else None
         if report.hash_verified is False:
             mismatches.append(item.name)

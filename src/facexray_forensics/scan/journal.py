@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from facexray_forensics.records import Band, FaceResult, Finding, ItemReport, Status
+from facexray_forensics.records import Band, FaceResult, Finding, ItemReport, Status, item_identity
 
 FORMAT = "fxr-scan-journal/1"
 
@@ -210,7 +210,7 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike, header: Mapping[str, Any], resume: bool, recorded: Sequence[str] = ()):
         self.path = os.fspath(path)
-        self.done: dict[str, dict[str, Any]] = {}
+        self.done: dict[str, dict[str, Any]] = {}  # by item identity
         header_line = {"format": FORMAT, **header}
         if resume and os.path.exists(self.path):
             self._load(header_line, recorded)
@@ -235,7 +235,7 @@ class Journal:
         kept = _vouched(lines[1:], recorded)
         for line in kept:
             record = json.loads(line)
-            self.done[record["name"]] = record
+            self.done[item_identity(record["name"], record["origin"])] = record
         length = sum(map(len, [lines[0], *kept]))
         if length < len(content):
             os.truncate(self.path, length)
@@ -251,7 +251,7 @@ class Journal:
         """Record one finished item durably; return its line's SHA-256, for the custody log."""
         record = item_to_dict(report)
         digest = self._write(record)
-        self.done[report.name] = record
+        self.done[report.identity] = record
         return digest
 
     def close(self) -> None:
