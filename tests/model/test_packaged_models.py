@@ -48,11 +48,10 @@ def test_scores_on_the_samples_are_deterministic_and_match_the_card(default):
         assert float(first.max()) == pytest.approx(recorded[name], abs=1e-3)
 
 
-def test_blended_astronauts_outscore_real_ones_and_the_mirror_blend_is_flagged(default):
+def test_the_blended_astronauts_are_flagged_and_the_real_ones_are_not(default):
     # The self-blend (one face through a deformed mask onto itself: no identity or colour step) is the
-    # demo's weakest blend. The second chunk's model puts it on the isotonic plateau that holds the
-    # calibration set's real faces at the 5%-FPR edge, so it is inconclusive, not moderate: it must
-    # still rank above every real sample and out of "no indication".
+    # demo's weakest blend; the third chunk's model puts it just above the moderate edge (5% of the
+    # calibration set's real faces), so a later model that drops it would fail here, as it should.
     _, predictor, extractor = default
     scores = {name: float(predictor.predict(_crops(extractor, name))[1].max()) for name in _scored_samples()}
     bands = {name: predictor.band(score) for name, score in scores.items()}
@@ -60,9 +59,8 @@ def test_blended_astronauts_outscore_real_ones_and_the_mirror_blend_is_flagged(d
     blends = [name for name in scores if SAMPLES[name][1] == "blended"]
     assert reals and blends
     assert all(bands[name] not in FLAGGED for name in reals), bands
+    assert all(bands[name] in FLAGGED for name in blends), bands
     assert min(scores[name] for name in blends) > max(scores[name] for name in reals), scores
-    assert all(bands[name] is not Band.NO_INDICATION for name in blends), bands
-    assert bands["astronaut_mirror_blended.jpg"] in FLAGGED, bands
 
 
 def test_xray_is_higher_on_the_blending_boundary_than_inside_the_face(default):
