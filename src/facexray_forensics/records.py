@@ -177,6 +177,19 @@ class ItemReport:
 FLAGGED_BANDS = frozenset({Band.MODERATE, Band.STRONG})
 
 
+@dataclass(frozen=True)
+class Column:
+    """A value a plugin declares for every item it handles, under ``name`` in its finding's
+    ``values``: table renderers (the CSV) show it as a column of its own, named
+    ``plugin.name``, without knowing the plugin (Volatility 3's TreeGrid columns)."""
+
+    name: str
+    type: type  # str, int, float, bool, or list (of text)
+    help: str
+
+    TYPES = (str, int, float, bool, list)
+
+
 @dataclass
 class ScanReport:
     """One whole scan: who ran it, how, on what, and every item's report.
@@ -207,6 +220,15 @@ class ScanReport:
     custody_log: str | None = None  # path of the .jsonl action log
     custody_log_sha256: str | None = None
     evidence_warnings: list[str] = field(default_factory=list)
+    columns: dict[str, tuple[Column, ...]] = field(default_factory=dict)  # by plugin, in run order
+
+    def column_values(self, item: ItemReport) -> dict[str, Any]:
+        """The item's value of every declared column, by ``plugin.name``; None where its finding has none."""
+        cells = {}
+        for plugin, columns in self.columns.items():
+            values = item.findings[plugin].values if plugin in item.findings else {}
+            cells.update({f"{plugin}.{column.name}": values.get(column.name) for column in columns})
+        return cells
 
     @property
     def flagged(self) -> list[ItemReport]:

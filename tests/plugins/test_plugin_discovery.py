@@ -14,10 +14,10 @@ from facexray_forensics.plugins import (
     select_plugins,
     start_up_problems,
 )
-from facexray_forensics.records import Finding
+from facexray_forensics.records import Column, Finding
 
 
-def make_plugin(name, requires=(), handles=frozenset({"image"}), version="1.0"):
+def make_plugin(name, requires=(), handles=frozenset({"image"}), version="1.0", columns=()):
     """A minimal valid plugin class with the given declarations."""
 
     def process(self, item, earlier):
@@ -26,7 +26,7 @@ def make_plugin(name, requires=(), handles=frozenset({"image"}), version="1.0"):
     return type(
         f"Plugin_{name}",
         (Plugin,),
-        {"name": name, "version": version, "handles": handles, "requires": requires, "process": process},
+        {"name": name, "version": version, "handles": handles, "requires": requires, "columns": columns, "process": process},
     )
 
 
@@ -46,6 +46,9 @@ def test_valid_plugin_has_no_problems():
         (make_plugin("unknown_kind", handles=frozenset({"audio"})), "handles must be"),
         (make_plugin("no_kinds", handles=frozenset()), "handles must be"),
         (make_plugin("string_requires", requires="hashing"), "requires must be"),
+        (make_plugin("column_names", columns=("camera",)), "columns must be"),
+        (make_plugin("column_type", columns=(Column("size", bytes, "raw"),)), "columns must be"),
+        (make_plugin("column_twice", columns=(Column("a", int, "x"), Column("a", str, "y"))), "columns must be"),
     ],
 )
 def test_broken_plugin_is_described(candidate, expected):
@@ -88,7 +91,7 @@ def third_party(tmp_path, monkeypatch):
         textwrap.dedent(
             """
             from facexray_forensics.plugins import Plugin
-            from facexray_forensics.records import Finding
+            from facexray_forensics.records import Column, Finding
 
             class Good(Plugin):
                 name = "tp_good"

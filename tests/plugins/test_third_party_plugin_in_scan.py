@@ -7,6 +7,7 @@ reach the JSON and the PDF, and equal what the plugin says when called
 directly on the same bytes.
 """
 
+import csv
 import importlib
 import io
 import json
@@ -52,6 +53,9 @@ def test_plugins_command_lists_builtin_and_third_party(plugin_path):
     assert (example["source"], example["source_version"], example["version"], example["handles"], example["error"]) == (
         "fxr-jpeg-quantisation", "0.1.0", "0.1.0", ["image"], None)
     assert "could not be loaded" in by_name["broken_demo"]["error"]
+    assert [(column["name"], column["type"]) for column in example["columns"]] == [
+        ("estimated_ijg_quality", "int"), ("chroma_subsampling", "str")]
+    assert by_name["exif"]["columns"][0]["name"] == "camera_make" and by_name["hashing"]["columns"] == []
     table = cli(["plugins"], plugin_path, check=True).stdout
     assert re.search(r"^jpeg_quantisation\s+0\.1\.0\s+image\s+fxr-jpeg-quantisation 0\.1\.0$", table, re.MULTILINE)
     assert "broken_demo from fxr-broken-demo" in table
@@ -71,6 +75,7 @@ def test_example_plugin_findings_reach_json_and_pdf(plugin_path, example_plugin_
     out = tmp_path / "out"
     out.mkdir()
     completed = cli(["scan", str(evidence), "--json", str(out / "scan.json"), "--report", str(out / "case.pdf"),
+                     "--csv", str(out / "scan.csv"),
                      "--model", str(random_model), "--workers", "1", "--quiet"], plugin_path, timeout=600)
     assert completed.returncode in (0, 3), completed.stderr
     assert "leaving out plugin broken_demo from fxr-broken-demo" in completed.stderr
@@ -89,6 +94,12 @@ def test_example_plugin_findings_reach_json_and_pdf(plugin_path, example_plugin_
     finding = item["findings"]["jpeg_quantisation"]
     assert finding["version"] == "0.1.0" and finding["values"] == direct.values and direct.values
     assert "jpeg_quantisation 0.1.0" in document["scan"]["settings"]["plugins"]
+    # Its declared columns reach the CSV and the JSON, though no renderer knows the plugin.
+    declared = {f"jpeg_quantisation.{key}": direct.values[key] for key in ("estimated_ijg_quality", "chroma_subsampling")}
+    assert {key: item["columns"][key] for key in declared} == declared
+    with open(out / "scan.csv", newline="", encoding="utf-8") as stream:
+        (row,) = list(csv.DictReader(stream))
+    assert {key: row[key] for key in declared} == {key: str(value) for key, value in declared.items()}
 
     text = "\n".join(page.extract_text() for page in PdfReader(out / "case.pdf").pages)
     # The key/value table may wrap a long key inside its cell, so compare without whitespace.

@@ -4,6 +4,7 @@ import csv
 
 import pytest
 
+from facexray_forensics.plugins.builtin import ExifPlugin
 from facexray_forensics.records import Band, Finding, ItemReport, ScanReport, Status
 from facexray_forensics.renderers.csv import COLUMNS, FORMULA_STARTS, neutralised, render_csv
 
@@ -13,23 +14,24 @@ HOSTILE = ["=1+1", "+SUM(A1:A9)", "-2+3", "@SUM(1)", "\t=1", "\r=1"]
 def _report(exif_values, name="evidence/a.jpg", reason=None, score=0.5):
     item = ItemReport(name, "image", "image/jpeg", 5, {"path": "/e/a.jpg"}, Status.SCORED, reason,
                       {"sha256": "ab" * 32}, None, score, Band.STRONG, {"exif": Finding("exif", "1.0.0", values=exif_values)})
-    return ScanReport(None, None, None, "0", None, {}, {}, [], "host", "t", "t", ["/e"], [item], "/out/scan.custody.jsonl")
+    return ScanReport(None, None, None, "0", None, {}, {}, [], "host", "t", "t", ["/e"], [item], "/out/scan.custody.jsonl",
+                      columns={"exif": ExifPlugin.columns})
 
 
 def _row(report, tmp_path):
     render_csv(report, tmp_path / "r.csv")
     with open(tmp_path / "r.csv", newline="", encoding="utf-8") as stream:
         (row,) = list(csv.DictReader(stream))
-    assert list(row) == list(COLUMNS)
+    assert list(row) == [*COLUMNS, *(f"exif.{column.name}" for column in ExifPlugin.columns)]
     return row
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_exif_text_gets_a_leading_quote(tmp_path, hostile):
     row = _row(_report({"camera_make": hostile, "software": hostile, "editing_software": [hostile, "GIMP"]}), tmp_path)
-    assert row["software"] == "'" + hostile
-    assert row["camera"] == "'" + hostile
-    assert row["editing_software"] == f"'{hostile};GIMP"
+    assert row["exif.software"] == "'" + hostile
+    assert row["exif.camera_make"] == "'" + hostile
+    assert row["exif.editing_software"] == f"'{hostile};GIMP"
 
 
 class Tag:
@@ -42,7 +44,7 @@ class Tag:
 def test_names_reasons_and_non_text_values_are_neutralised_too(tmp_path):
     row = _row(_report({"software": Tag()}, name="=HYPERLINK(\"x\")/a.jpg", reason="@reason"), tmp_path)
     assert row["path"] == "'=HYPERLINK(\"x\")/a.jpg" and row["reason"] == "'@reason"
-    assert row["software"] == "'=1+1"
+    assert row["exif.software"] == "'=1+1"
     assert not any(cell.startswith(FORMULA_STARTS) for cell in row.values())
 
 
@@ -55,4 +57,5 @@ def test_numbers_keep_their_value(tmp_path):
 
 def test_plain_text_is_unchanged(tmp_path):
     row = _row(_report({"camera_make": "Canon", "camera_model": "EOS", "software": "GIMP 2.10"}), tmp_path)
-    assert (row["camera"], row["software"], row["path"]) == ("Canon EOS", "GIMP 2.10", "evidence/a.jpg")
+    assert (row["exif.camera_make"], row["exif.camera_model"], row["exif.software"], row["path"]) == (
+        "Canon", "EOS", "GIMP 2.10", "evidence/a.jpg")

@@ -9,6 +9,7 @@ import jsonschema
 import numpy as np
 import pytest
 
+from facexray_forensics.plugins.builtin import ExifPlugin
 from facexray_forensics.records import Band, FaceResult, Finding, ItemReport, ScanReport, Status
 from facexray_forensics.renderers.csv import COLUMNS, render_csv
 from facexray_forensics.renderers.json import load_schema, render_json
@@ -43,7 +44,7 @@ def report():
     ]
     return ScanReport("C-1", "EX-9", "Ada", "0.1.0", "ab" * 32, {"architecture": "hrnet_w18"}, {"min_face": 64},
                       ["fxr-forensic", "scan", "e"], "host", "2026-11-26T04:00:00.000000Z", "2026-11-26T04:01:00.5Z",
-                      ["/e"], items, "/out/scan.custody.jsonl", "cd" * 32)
+                      ["/e"], items, "/out/scan.custody.jsonl", "cd" * 32, columns={"exif": ExifPlugin.columns})
 
 
 def test_json_records_follow_the_items_and_the_schema(report, tmp_path):
@@ -59,10 +60,13 @@ def test_json_records_follow_the_items_and_the_schema(report, tmp_path):
     assert [face["box"] for face in scored["faces"]] == [[10.0, 20.0, 110.0, 130.0], [210.0, 20.0, 310.0, 130.0]]
     assert [face["score"] for face in scored["faces"]] == [0.31, 0.97]
     assert scored["faces"][1]["landmarks"][5] == [205.0, 10.0]
-    assert scored["metadata"]["camera_make"] == "Canon"
+    assert scored["columns"] == {"exif.camera_make": "Canon", "exif.camera_model": "EOS", "exif.software": "GIMP 2.10",
+                                 "exif.editing_software": ["GIMP"]}
+    assert document["scan"]["columns"]["exif.editing_software"] == {"type": "list", "help": ExifPlugin.columns[3].help}
     assert scored["findings"]["jpeg_quality"]["values"] == {"quality": 92, "subsampling": "4:2:0"}
     assert missing["score"] is None and missing["band"] is None and missing["reason"] == "no face found"
-    assert missing["hash_verified"] is False and missing["metadata"] == {}
+    assert missing["hash_verified"] is False and set(missing["columns"]) == set(scored["columns"])
+    assert set(missing["columns"].values()) == {None}  # no EXIF finding: each declared column is null
     assert link["md5"] is None and link["hashes_after"] is None and link["origin"]["file_type"] == "symbolic link"
     assert document["scan"]["summary"] == report.summary and document["scan"]["summary"]["flagged"] == 1
 
@@ -92,8 +96,10 @@ def test_csv_rows(report, tmp_path):
     render_csv(report, tmp_path / "r.csv")
     with open(tmp_path / "r.csv", newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
-    assert tuple(rows[0]) == COLUMNS and len(rows) == 3
+    declared = ("exif.camera_make", "exif.camera_model", "exif.software", "exif.editing_software")
+    assert tuple(rows[0]) == (*COLUMNS, *declared) and len(rows) == 3
     assert rows[0]["score"] == "0.97" and rows[0]["band"] == "strong" and rows[0]["faces"] == "2"
-    assert rows[0]["camera"] == "Canon EOS" and rows[0]["editing_software"] == "GIMP" and rows[0]["hash_verified"] == "yes"
+    assert (rows[0]["exif.camera_make"], rows[0]["exif.camera_model"], rows[0]["exif.editing_software"]) == ("Canon", "EOS", "GIMP")
+    assert rows[0]["hash_verified"] == "yes" and rows[1]["exif.camera_make"] == ""
     assert rows[1]["score"] == "" and rows[1]["hash_verified"] == "NO" and rows[1]["path"] == "evidence/caf\\xe9.png"
     assert rows[2]["sha256"] == "" and rows[2]["hash_verified"] == "" and rows[2]["reason"].startswith("symbolic link")

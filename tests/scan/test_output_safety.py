@@ -262,6 +262,6 @@ def test_csv_cells_from_exif_and_names_are_neutralised(tmp_path):
     with open(tmp_path / "out" / "scan.csv", newline="", encoding="utf-8") as stream:
         (row,) = list(csv.DictReader(stream))
     assert row["path"] == "'+evidence/photo.jpg"
-    assert row["software"] == '\'=HYPERLINK("http://example.invalid/","click")'
-    assert row["camera"].startswith("'@SUM")
+    assert row["exif.software"] == '\'=HYPERLINK("http://example.invalid/","click")'
+    assert row["exif.camera_make"].startswith("'@SUM")
     assert not any(cell.startswith(FORMULA_STARTS) for cell in row.values())

@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 from conftest import CORPUS_EXPECTED, age, make_corpus, snapshot
 
+from facexray_forensics.plugins.builtin import ExifPlugin
 from facexray_forensics.custody import verify_log
 from facexray_forensics.evidence import FileSource
 from facexray_forensics.renderers.csv import render_csv
@@ -132,7 +133,11 @@ def test_json_matches_its_schema_and_the_records(scanned):
         assert (record["md5"], record["sha1"], record["sha256"]) == tuple(item.hashes.get(key) for key in ("md5", "sha1", "sha256"))
         assert record["status"] == item.status.value and record["score"] == item.score
         assert [face["box"] for face in record["faces"]] == [list(face.box) for face in item.faces]
-    assert records["evidence/astronaut.jpg"]["metadata"]["exif_present"] is False
+    astronaut = records["evidence/astronaut.jpg"]
+    assert astronaut["findings"]["exif"]["values"]["exif_present"] is False
+    exif_values = astronaut["findings"]["exif"]["values"]
+    assert astronaut["columns"] == {f"exif.{column.name}": exif_values.get(column.name) for column in ExifPlugin.columns}
+    assert astronaut["columns"]["exif.camera_make"] is None and astronaut["columns"]["exif.editing_software"] == []
     assert document["scan"]["summary"] == scanned["report"].summary
 
 

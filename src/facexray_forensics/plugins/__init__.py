@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from facexray_forensics.records import Finding, Item
+from facexray_forensics.records import Column, Finding, Item
 
 ENTRY_POINT_GROUP = "facexray_forensics.plugins"
 ITEM_KINDS = frozenset({"image", "video", "disk_image", "other"})
@@ -39,7 +39,9 @@ class Plugin(abc.ABC):
 
     ``handles`` lists the item kinds the plugin processes ("image", "video",
     "disk_image", "other"); ``requires`` names the plugins whose findings it
-    reads, which run before it and arrive in ``earlier``.
+    reads, which run before it and arrive in ``earlier``. ``columns``
+    declares the values (keys of its findings' ``values``) that table
+    renderers show as columns of their own.
 
     Where it runs: a plugin with ``parallel = True`` is pure per item (no
     shared state, picklable, deterministic) and the scan runs it in its
@@ -55,6 +57,7 @@ class Plugin(abc.ABC):
     requires: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
     parallel: ClassVar[bool] = False
+    columns: ClassVar[tuple[Column, ...]] = ()
 
     def start_up(self, context: ScanContext) -> None:
         """Load models and check requirements; raise to refuse to run."""

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from facexray_forensics.plugins import ENTRY_POINT_GROUP, ITEM_KINDS, Plugin, ScanContext
+from facexray_forensics.records import Column
 
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 BUILTIN_SOURCE = "facexray-forensics"
@@ -41,6 +42,7 @@ class PluginEntry:
     builtin: bool
     plugin: type[Plugin] | None
     error: str | None = None
+    columns: tuple[Column, ...] = ()
 
     def as_dict(self) -> dict:
         """Plain JSON-able values for listings."""
@@ -55,6 +57,7 @@ class PluginEntry:
             "entry_point": self.entry_point,
             "builtin": self.builtin,
             "error": self.error,
+            "columns": [{"name": column.name, "type": column.type.__name__, "help": column.help} for column in self.columns],
         }
 
 
@@ -93,6 +96,12 @@ def plugin_problems(candidate: object) -> list[str]:
         isinstance(required, str) for required in requires
     ):
         problems.append(f"requires must be a tuple of plugin names; got {requires!r}")
+    columns = getattr(candidate, "columns", None)
+    if not isinstance(columns, tuple) or not all(
+        isinstance(column, Column) and column.type in Column.TYPES for column in columns
+    ) or len({column.name for column in columns}) != len(columns):
+        problems.append(f"columns must be a tuple of Column records with distinct names and a type of "
+                        f"{', '.join(kind.__name__ for kind in Column.TYPES)}; got {columns!r}")
     return problems
 
 
@@ -127,6 +136,7 @@ def _entry(
         builtin=builtin,
         plugin=None if problems else plugin,
         error="; ".join(problems) if problems else None,
+        columns=() if problems else plugin.columns,
     )
 
 

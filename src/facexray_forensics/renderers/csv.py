@@ -17,9 +17,10 @@ import os
 
 from facexray_forensics.records import ScanReport
 
+#: The columns of every scan; the plugins' declared columns follow, named ``plugin.column``.
 COLUMNS = (
     "path", "kind", "mime", "size", "md5", "sha1", "sha256", "hash_verified",
-    "status", "reason", "score", "band", "faces", "camera", "software", "editing_software",
+    "status", "reason", "score", "band", "faces",
 )
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -33,14 +34,20 @@ def neutralised(cell: object) -> int | float | str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def _cell(value: object) -> object:
+    """A declared column's value as a cell: empty for none, a list's items joined by ";"."""
+    if value is None:
+        return ""
+    return ";".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+
+
 def render_csv(report: ScanReport, path: str | os.PathLike) -> None:
     """Write one row per item of ``report`` to ``path``; empty cells for missing values."""
+    declared = [f"{plugin}.{column.name}" for plugin, columns in report.columns.items() for column in columns]
     with open(path, "w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream)
-        writer.writerow(COLUMNS)
+        writer.writerow([*COLUMNS, *declared])
         for item in report.items:
-            metadata = item.findings["exif"].values if "exif" in item.findings else {}
-            camera = " ".join(str(metadata[key]) for key in ("camera_make", "camera_model") if metadata.get(key))
             verified = item.hash_verified
             row = [
                 item.name, item.kind, item.mime or "", item.size,
@@ -49,7 +56,6 @@ def render_csv(report: ScanReport, path: str | os.PathLike) -> None:
                 item.status.value, item.reason or "",
                 "" if item.score is None else float(item.score),
                 "" if item.band is None else item.band.value,
-                len(item.faces), camera, metadata.get("software") or "",
-                ";".join(metadata.get("editing_software") or []),
+                len(item.faces), *map(_cell, report.column_values(item).values()),
             ]
             writer.writerow([neutralised(cell) for cell in row])

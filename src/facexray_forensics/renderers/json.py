@@ -3,7 +3,8 @@
 Each item record carries ``path``, ``md5``, ``sha1``, ``sha256``,
 ``status``, ``score`` (null when not scored, never 0), ``band``, ``faces``
 (box, score, band, 68 landmarks, frame index, timestamp and, in a
-video, the face track), ``metadata`` (the EXIF summary) and the
+video, the face track), ``columns`` (the values the plugins declare as
+columns, by ``plugin.column``; the scan header lists them) and the
 findings of every plugin. The file validates against :data:`SCHEMA_PATH`.
 """
 
@@ -17,9 +18,8 @@ from typing import Any
 
 from facexray_forensics.records import FaceResult, ItemReport, ScanReport
 
-FORMAT = "fxr-scan/1"
+FORMAT = "fxr-scan/2"  # 2: "columns", declared by the plugins, replace the EXIF-only "metadata"
 SCHEMA_PATH = Path(__file__).with_name("scan.schema.json")
-METADATA_PLUGIN = "exif"
 
 
 def _number(value: float | None) -> float | None:
@@ -38,9 +38,8 @@ def _face(face: FaceResult) -> dict[str, Any]:
     }
 
 
-def item_record(item: ItemReport) -> dict[str, Any]:
-    """One item as the JSON report writes it."""
-    metadata = item.findings.get(METADATA_PLUGIN)
+def item_record(item: ItemReport, columns: dict[str, Any]) -> dict[str, Any]:
+    """One item as the JSON report writes it, with its values of the declared ``columns``."""
     return {
         "path": item.name,
         "kind": item.kind,
@@ -57,7 +56,7 @@ def item_record(item: ItemReport) -> dict[str, Any]:
         "score": _number(item.score),
         "band": None if item.band is None else item.band.value,
         "faces": [_face(face) for face in item.faces],
-        "metadata": {} if metadata is None else dict(metadata.values),
+        "columns": columns,
         "findings": {
             name: {
                 "version": finding.version,
@@ -91,8 +90,12 @@ def report_document(report: ScanReport) -> dict[str, Any]:
             "custody_log": report.custody_log,
             "custody_log_sha256": report.custody_log_sha256,
             "summary": report.summary,
+            "columns": {
+                f"{plugin}.{column.name}": {"type": column.type.__name__, "help": column.help}
+                for plugin, columns in report.columns.items() for column in columns
+            },
         },
-        "items": [item_record(item) for item in report.items],
+        "items": [item_record(item, report.column_values(item)) for item in report.items],
     }
 
 

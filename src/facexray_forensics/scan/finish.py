@@ -55,6 +55,7 @@ def build_report(items: list[ItemReport], evidence: Evidence, records: Records, 
         items=items,
         custody_log=str(paths.custody),
         evidence_warnings=evidence.warnings,
+        columns={plugin.name: plugin.columns for plugin in plugins.in_run_order() if plugin.columns},
     )
 
 

@@ -67,8 +67,11 @@ class StartedPlugins:
     known_hashes_sha256: str | None
     names: list[str]  # "name version", in run order
 
+    def in_run_order(self) -> list[Plugin]:
+        return [*self.workers.started, *self.main]
+
     def shut_down(self) -> None:
-        for plugin in [*self.workers.started, *self.main]:
+        for plugin in self.in_run_order():
             plugin.shut_down()
 
 

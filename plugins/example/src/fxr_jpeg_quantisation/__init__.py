@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from facexray_forensics.plugins import Plugin
-from facexray_forensics.records import Finding, Item
+from facexray_forensics.records import Column, Finding, Item
 
 __all__ = ["JpegQuantisationPlugin", "read_jpeg_header", "ijg_table", "estimate_quality"]
 
@@ -164,6 +164,10 @@ class JpegQuantisationPlugin(Plugin):
     version = "0.1.0"
     handles = frozenset({"image"})
     description = "JPEG quantisation tables: estimated IJG quality, coding process, chroma subsampling."
+    columns = (
+        Column("estimated_ijg_quality", int, "the IJG quality whose tables are nearest the file's"),
+        Column("chroma_subsampling", str, "chroma subsampling of the colour components, as 4:2:0"),
+    )
 
     def process(self, item: Item, earlier: Mapping[str, Finding]) -> Finding:
         """Read the item's JPEG header; a non-JPEG or a broken header gives a reason, not an error."""

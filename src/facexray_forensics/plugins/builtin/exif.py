@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from facexray_forensics.metadata import read_exif
 from facexray_forensics.plugins import Plugin
-from facexray_forensics.records import Finding, Item
+from facexray_forensics.records import Column, Finding, Item
 
 
 class ExifPlugin(Plugin):
@@ -21,6 +21,12 @@ class ExifPlugin(Plugin):
     handles = frozenset({"image"})
     requires = ("hashing",)
     parallel = True
+    columns = (
+        Column("camera_make", str, "the camera maker the EXIF names"),
+        Column("camera_model", str, "the camera model the EXIF names"),
+        Column("software", str, "the EXIF Software tag: what last wrote the file"),
+        Column("editing_software", list, "editing programs the EXIF tags name (Photoshop, GIMP, ...)"),
+    )
     description = "EXIF summary: camera, software, dates, GPS present, editing-software tags."
 
     def process(self, item: Item, earlier: Mapping[str, Finding]) -> Finding:
