@@ -34,14 +34,26 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def test_names_differing_in_an_undecodable_byte_keep_their_own_results(tmp_path):
+def _evidence_with_undecodable_name(tmp_path) -> tuple:
+    """``evidence/`` holding ``a<0xff>.bin`` (700 random bytes); the folder and those bytes."""
     evidence = tmp_path / "evidence"
     evidence.mkdir()
-    raw, escaped = os.urandom(700), os.urandom(900)
-    # b"\xff" renders as the four characters "\xff", which the second name spells literally.
+    raw = os.urandom(700)
     with open(os.fsencode(evidence) + b"/a\xff.bin", "wb") as stream:
         stream.write(raw)
+    return evidence, raw
+
+
+def _add_escaped_look_alike(evidence) -> bytes:
+    """``a\\xff.bin`` (900 random bytes): b"\xff" renders as the four characters this name spells literally."""
+    escaped = os.urandom(900)
     (evidence / "a\\xff.bin").write_bytes(escaped)
+    return escaped
+
+
+def test_names_differing_in_an_undecodable_byte_keep_their_own_results(tmp_path):
+    evidence, raw = _evidence_with_undecodable_name(tmp_path)
+    escaped = _add_escaped_look_alike(evidence)
     items = _scan(evidence, tmp_path / "out")
     assert [item["path"] for item in items] == ["evidence/a\\xff.bin"] * 2  # the same rendering
     assert sorted((item["size"], item["sha256"]) for item in items) == [(700, _sha256(raw)), (900, _sha256(escaped))]
@@ -83,16 +95,12 @@ def test_a_folder_named_like_a_disk_image_item_keeps_its_own_result(images, tmp_
 
 def test_a_resume_matches_items_by_identity(tmp_path):
     # The first run sees only the undecodable name; the resume adds its look-alike, which must be analysed.
-    evidence = tmp_path / "evidence"
-    evidence.mkdir()
-    raw, escaped = os.urandom(700), os.urandom(900)
-    with open(os.fsencode(evidence) + b"/a\xff.bin", "wb") as stream:
-        stream.write(raw)
+    evidence, raw = _evidence_with_undecodable_name(tmp_path)
     out = tmp_path / "out"
     _scan(evidence, out, "--case", "C-1")
     for name in ("scan.json", "scan.json.sha256"):
         if (out / name).exists():
             (out / name).unlink()
-    (evidence / "a\\xff.bin").write_bytes(escaped)
+    escaped = _add_escaped_look_alike(evidence)
     items = _scan(evidence, out, "--case", "C-1", "--resume")
     assert sorted(item["sha256"] for item in items) == sorted([_sha256(raw), _sha256(escaped)])
