@@ -56,7 +56,6 @@ class Item:
     open: Callable[[], BinaryIO] = field(repr=False, compare=False)
     origin: Mapping[str, Any] = field(default_factory=dict)
 
-
     @property
     def identity(self) -> str:
         """What makes this item the same item on another run (see :func:`item_identity`)."""
@@ -222,13 +221,16 @@ class ScanReport:
     evidence_warnings: list[str] = field(default_factory=list)
     columns: dict[str, tuple[Column, ...]] = field(default_factory=dict)  # by plugin, in run order
 
+    def declared_columns(self) -> dict[str, tuple[str, Column]]:
+        """Every declared column by its label ``plugin.name``, with its plugin, in run order."""
+        return {f"{plugin}.{column.name}": (plugin, column) for plugin, columns in self.columns.items() for column in columns}
+
     def column_values(self, item: ItemReport) -> dict[str, Any]:
-        """The item's value of every declared column, by ``plugin.name``; None where its finding has none."""
-        cells = {}
-        for plugin, columns in self.columns.items():
-            values = item.findings[plugin].values if plugin in item.findings else {}
-            cells.update({f"{plugin}.{column.name}": values.get(column.name) for column in columns})
-        return cells
+        """The item's value of every declared column, by label; None where its finding has none."""
+        return {
+            label: item.findings[plugin].values.get(column.name) if plugin in item.findings else None
+            for label, (plugin, column) in self.declared_columns().items()
+        }
 
     @property
     def flagged(self) -> list[ItemReport]:

@@ -45,7 +45,7 @@ def _evidence_with_undecodable_name(tmp_path) -> tuple:
 
 
 def _add_escaped_look_alike(evidence) -> bytes:
-    """``a\\xff.bin`` (900 random bytes): b"\xff" renders as the four characters this name spells literally."""
+    """A second file (900 random bytes) whose name spells out, with a backslash, how the byte 0xff renders."""
     escaped = os.urandom(900)
     (evidence / "a\\xff.bin").write_bytes(escaped)
     return escaped

@@ -43,7 +43,7 @@ def _cell(value: object) -> object:
 
 def render_csv(report: ScanReport, path: str | os.PathLike) -> None:
     """Write one row per item of ``report`` to ``path``; empty cells for missing values."""
-    declared = [f"{plugin}.{column.name}" for plugin, columns in report.columns.items() for column in columns]
+    declared = list(report.declared_columns())
     with open(path, "w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream)
         writer.writerow([*COLUMNS, *declared])

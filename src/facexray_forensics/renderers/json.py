@@ -91,8 +91,8 @@ def report_document(report: ScanReport) -> dict[str, Any]:
             "custody_log_sha256": report.custody_log_sha256,
             "summary": report.summary,
             "columns": {
-                f"{plugin}.{column.name}": {"type": column.type.__name__, "help": column.help}
-                for plugin, columns in report.columns.items() for column in columns
+                label: {"type": column.type.__name__, "help": column.help}
+                for label, (_, column) in report.declared_columns().items()
             },
         },
         "items": [item_record(item, report.column_values(item)) for item in report.items],
