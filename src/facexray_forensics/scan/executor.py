@@ -81,7 +81,9 @@ def analyse_item(plugins: Sequence[Plugin], item: Item, read_limit: int) -> Item
         start = time.perf_counter()
         result.findings[plugin.name] = guarded(plugin, read, result.findings)
         result.seconds[plugin.name] = time.perf_counter() - start
-    if read is item and len(result.findings) > 1:
+    # A disk image is read by its plugin through its own library, and hashed again by the finish
+    # stage: a third full read here would add nothing but time.
+    if read is item and item.kind != "disk_image" and len(result.findings) > 1:
         changed = changed_while_analysed(item, result.findings)
         if changed is not None:
             result.findings = {changed.plugin: changed, **result.findings}  # first, so it decides the outcome
