@@ -12,9 +12,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
+
+if TYPE_CHECKING:  # faces.extract builds on these records
+    from facexray_forensics.faces.extract import FaceCrop
 
 
 class Status(str, enum.Enum):
@@ -137,9 +140,11 @@ class Finding:
     # by their maximum (a video: the maximum over face tracks). None: the maximum over faces.
     score: float | None = None
     band: Band | None = None
-    # Working values handed to later plugins of the same item (e.g. aligned face
-    # crops as arrays). Never rendered; the scan drops them once all plugins ran.
-    data: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # The aligned faces handed to later plugins of the same item (the faces plugin's, which the
+    # face X-ray plugin scores). Never journalled or rendered: the scan drops them once all plugins ran.
+    crops: list[FaceCrop] = field(default_factory=list, repr=False, compare=False)
+    # Seconds per stage the plugin timed inside itself ("decode", "detect"), summed into the scan's timings.
+    stage_seconds: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass

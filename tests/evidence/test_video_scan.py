@@ -43,7 +43,7 @@ def video_scan(tmp_path_factory, flagging_model):
     settings = ScanSettings(model_dir=str(flagging_model), workers=1, video_frames=FRAMES)
     outputs = [
         Output(out / "scan.json", render_json),
-        Output(out / "case.pdf", lambda report, path: render_pdf(report, path, frames=frame_loader(settings))),
+        Output(out / "case.pdf", lambda report, path: render_pdf(report, path, frames=frame_loader(report.settings))),
     ]
     report = run_scan([evidence], outputs, [plugin() for plugin in BUILTIN_PLUGINS], settings,
                       ScanCase(case="2026-117", examiner="A. Examiner"), progress=False)

@@ -14,6 +14,7 @@ from facexray_forensics.faces import FaceDetector, align_face
 from facexray_forensics.faces.extract import CropGeometry, DetectionSettings, FaceExtractor
 from facexray_forensics.plugins import ScanContext
 from facexray_forensics.plugins.builtin import FacesPlugin
+from facexray_forensics.scan import ScanSettings
 
 # EXIF orientation 6: the stored pixels are turned 90° anticlockwise; a viewer turns them back clockwise.
 _ROTATE_90_CW = 6
@@ -69,10 +70,10 @@ def test_index_and_scan_give_the_same_crop_of_an_exif_rotated_photo(photos, tmp_
     assert index.landmarks[0][chin, 1] > index.landmarks[0][bridge, 1] + 20
     np.testing.assert_allclose(index.landmarks[0], index.landmarks[1], atol=3.0)
     plugin = FacesPlugin()
-    plugin.start_up(ScanContext(settings={"model_dir": None}))
+    plugin.start_up(ScanContext(settings=ScanSettings().for_plugins([FacesPlugin])))
     plugin.extractor.geometry = CropGeometry(size=128)
     finding = plugin.process(next(FileSource([photos / "tagged.jpg"]).items()), {})
-    largest = max(finding.data["faces"], key=lambda crop: crop.area)
+    largest = max(finding.crops, key=lambda crop: crop.area)
     np.testing.assert_array_equal(largest.aligned.crop, index.crops[0])
 
 
@@ -82,10 +83,10 @@ def test_faces_stage_takes_its_geometry_from_the_model_card(tmp_path):
     save_weights(create("hrnet_w18_small"), tmp_path / "model",
                  ModelCard("hrnet_w18_small", geometry=CropGeometry(size=96, scale=1.4)))
     plugin = FacesPlugin()
-    plugin.start_up(ScanContext(settings={"model_dir": str(tmp_path / "model")}))
+    plugin.start_up(ScanContext(settings=ScanSettings(model_dir=str(tmp_path / "model")).for_plugins([FacesPlugin])))
     assert plugin.extractor.geometry == CropGeometry(size=96, scale=1.4)
     rgb = np.ascontiguousarray(data.astronaut())
     encoded = cv2.imencode(".png", rgb[:, :, ::-1])[1].tobytes()
     (tmp_path / "a.png").write_bytes(encoded)
     finding = plugin.process(next(FileSource([tmp_path / "a.png"]).items()), {})
-    assert {crop.aligned.crop.shape for crop in finding.data["faces"]} == {(96, 96, 3)}
+    assert {crop.aligned.crop.shape for crop in finding.crops} == {(96, 96, 3)}

@@ -23,6 +23,7 @@ from facexray_forensics.faces.extract import DetectionSettings, FaceExtractor
 from facexray_forensics.plugins import ScanContext
 from facexray_forensics.plugins.builtin import FacesPlugin
 from facexray_forensics.records import Frame, Item
+from facexray_forensics.scan import ScanSettings
 
 SHARED = Path(os.environ.get("FXR_SHARED_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
 FULL_HD = (1920, 1080)
@@ -130,9 +131,7 @@ def test_hog_mode_is_unchanged(astronaut_face, extractors):
 
 
 def test_auto_is_the_default_of_the_face_path_and_the_scan():
-    from facexray_forensics.scan import ScanSettings
-
-    assert DetectionSettings().detector == ScanSettings().detector == "auto"
+    assert DetectionSettings().detector == ScanSettings().for_plugins([FacesPlugin])["detector"] == "auto"
 
 
 def _item(pixels: np.ndarray) -> Item:
@@ -142,12 +141,12 @@ def _item(pixels: np.ndarray) -> Item:
 
 def test_faces_finding_counts_frames_by_the_pass_that_ran(small_face_1080p):
     plugin = FacesPlugin()
-    plugin.start_up(ScanContext(settings={"model_dir": None}))
+    plugin.start_up(ScanContext(settings=ScanSettings().for_plugins([FacesPlugin])))
     assert plugin.extractor.detection.detector == "auto"
     near = plugin.process(_item(np.ascontiguousarray(data.astronaut())), {})
     far = plugin.process(_item(small_face_1080p.pixels), {})
     assert near.values["detectors"] == {"hog": 1}
-    assert far.values["detectors"] == {"hog_fine": 1} and len(far.data["faces"]) == 1
+    assert far.values["detectors"] == {"hog_fine": 1} and len(far.crops) == 1
 
 
 def test_faces_between_min_face_and_the_hog_window_are_found(astronaut_face, extractors):

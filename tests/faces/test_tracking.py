@@ -25,6 +25,7 @@ from facexray_forensics.faces.track import TRACK, expected_faces, track_match
 from facexray_forensics.plugins import ScanContext
 from facexray_forensics.plugins.builtin import FacesPlugin
 from facexray_forensics.records import Frame, Item
+from facexray_forensics.scan import ScanSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evidence"))
 from video_media import encode_video  # noqa: E402  (the evidence tests' video maker)
@@ -141,10 +142,10 @@ def test_a_face_that_left_is_a_recorded_miss_and_is_not_carried_on(astronaut, ex
 
 def test_the_faces_finding_counts_the_faces_found_again(astronaut):
     plugin = FacesPlugin()
-    plugin.start_up(ScanContext(settings={"model_dir": None, "video_frames": FRAMES}))
+    plugin.start_up(ScanContext(settings=ScanSettings(video_frames=FRAMES).for_plugins([FacesPlugin])))
     finding = plugin.process(_video(_scene(astronaut, _blur)), {})
     assert finding.values["faces_recovered"] == {TRACK: 1} and finding.values["track_misses"] == 0
-    assert len(finding.data["faces"]) == FRAMES and finding.values["frames"] == FRAMES
+    assert len(finding.crops) == FRAMES and finding.values["frames"] == FRAMES
 
 
 def test_the_expected_box_is_interpolated_by_time_and_the_check_refuses_another_picture(astronaut, extractor):

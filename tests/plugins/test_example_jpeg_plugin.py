@@ -14,8 +14,9 @@ import pytest
 from PIL import Image, JpegImagePlugin
 from skimage import data
 
-from facexray_forensics.plugins import discover_plugins, plugin_problems
+from facexray_forensics.plugins import ScanContext, discover_plugins, plugin_problems
 from facexray_forensics.records import Item
+from facexray_forensics.scan import ScanSettings
 
 SUBSAMPLING_NAMES = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 
@@ -26,6 +27,13 @@ def example(example_plugin_site, monkeypatch):
     module = importlib.import_module("fxr_jpeg_quantisation")
     yield module
     monkeypatch.delitem(__import__("sys").modules, "fxr_jpeg_quantisation")
+
+
+def started(example, **given):
+    """The example plugin started as a scan would start it, with ``given`` settings."""
+    plugin = example.JpegQuantisationPlugin()
+    plugin.start_up(ScanContext(settings=ScanSettings(**given).for_plugins([plugin])))
+    return plugin
 
 
 def item_of(payload: bytes, name="evidence.bin") -> Item:
@@ -54,7 +62,7 @@ def test_tables_quality_and_sampling_match_pillow(example, quality, subsampling)
     header = example.read_jpeg_header(io.BytesIO(payload))
     reference = Image.open(io.BytesIO(payload))
     assert header["tables"] == {table_id: list(table) for table_id, table in reference.quantization.items()}
-    finding = example.JpegQuantisationPlugin().process(item_of(payload), {})
+    finding = started(example).process(item_of(payload), {})
     assert finding.reason is None
     assert finding.values["estimated_ijg_quality"] == quality
     assert finding.values["matches_ijg_tables"] is True
@@ -65,7 +73,7 @@ def test_tables_quality_and_sampling_match_pillow(example, quality, subsampling)
 
 
 def test_opencv_quality_is_recovered_and_progressive_and_grey_are_named(example):
-    plugin = example.JpegQuantisationPlugin()
+    plugin = started(example)
     for quality in (20, 63, 90):
         ok, encoded = cv2.imencode(".jpg", data.astronaut()[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         assert ok
@@ -80,8 +88,28 @@ def test_non_standard_tables_are_not_called_ijg(example):
     custom = [[max(1, (row + column) * 3) for row in range(8) for column in range(8)]] * 2
     buffer = io.BytesIO()
     Image.fromarray(data.astronaut()).save(buffer, "JPEG", qtables=custom)
-    values = example.JpegQuantisationPlugin().process(item_of(buffer.getvalue()), {}).values
+    values = started(example).process(item_of(buffer.getvalue()), {}).values
     assert values["matches_ijg_tables"] is False and 1 <= values["estimated_ijg_quality"] <= 100
+    # The distance is the sum of absolute step differences from that quality's IJG tables (numpy, from Pillow's parse).
+    parsed = Image.open(io.BytesIO(buffer.getvalue())).quantization
+    bases = {0: example.LUMINANCE_BASE, 1: example.CHROMINANCE_BASE}
+    reference = sum(int(np.abs(np.array(parsed[table]) - example.ijg_table(bases[table], values["estimated_ijg_quality"])).sum())
+                    for table in (0, 1))
+    assert values["ijg_table_distance"] == reference > 0
+
+
+def test_max_distance_setting_withholds_estimates_from_foreign_tables(example):
+    custom = [[max(1, (row + column) * 3) for row in range(8) for column in range(8)]] * 2
+    buffer = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buffer, "JPEG", qtables=custom)
+    foreign, libjpeg = item_of(buffer.getvalue()), item_of(pillow_jpeg(75))
+    distance = started(example).process(foreign, {}).values["ijg_table_distance"]
+    strict = started(example, jpeg_quantisation_max_distance=distance - 1)
+    assert strict.process(foreign, {}).values["estimated_ijg_quality"] is None
+    assert strict.process(libjpeg, {}).values["estimated_ijg_quality"] == 75  # an exact match is always given
+    assert started(example, jpeg_quantisation_max_distance=distance).process(foreign, {}).values["estimated_ijg_quality"]
+    with pytest.raises(ValueError, match="--jpeg-quantisation-max-distance: -1 is below the minimum 0"):
+        started(example, jpeg_quantisation_max_distance=-1)
 
 
 @pytest.mark.parametrize(
@@ -96,5 +124,5 @@ def test_non_standard_tables_are_not_called_ijg(example):
     ],
 )
 def test_bad_input_gives_a_reason_not_an_exception(example, payload, reason):
-    finding = example.JpegQuantisationPlugin().process(item_of(payload), {})
+    finding = started(example).process(item_of(payload), {})
     assert reason in finding.reason and finding.values == {} and finding.status is None

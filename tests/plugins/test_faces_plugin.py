@@ -11,6 +11,7 @@ from facexray_forensics.faces import FaceDetector
 from facexray_forensics.plugins import ScanContext
 from facexray_forensics.plugins.builtin import FacesPlugin
 from facexray_forensics.records import Item, Status
+from facexray_forensics.scan import ScanSettings
 
 
 def _item(encoded: bytes) -> Item:
@@ -28,7 +29,7 @@ def astronaut():
 
 def _process(encoded, min_confidence):
     plugin = FacesPlugin()
-    plugin.start_up(ScanContext(settings={"min_confidence": min_confidence}))
+    plugin.start_up(ScanContext(settings=ScanSettings(min_confidence=min_confidence).for_plugins([FacesPlugin])))
     return plugin.process(_item(encoded), {})
 
 
@@ -38,11 +39,11 @@ def test_floor_splits_the_detections_by_confidence(astronaut):
     floor = (confidences[0] + confidences[-1]) / 2
     kept = _process(encoded, floor)
     assert kept.status is None
-    assert len(kept.data["faces"]) == sum(confidence >= floor for confidence in confidences)
+    assert len(kept.crops) == sum(confidence >= floor for confidence in confidences)
     assert kept.values["faces_below_confidence"] == sum(confidence < floor for confidence in confidences)
     assert kept.values["faces_detected"] == len(confidences)
     everything = _process(encoded, 0.0)
-    assert len(everything.data["faces"]) == len(confidences) and everything.values["faces_below_confidence"] == 0
+    assert len(everything.crops) == len(confidences) and everything.values["faces_below_confidence"] == 0
 
 
 def test_only_weak_detections_give_no_face_with_the_reason(astronaut):

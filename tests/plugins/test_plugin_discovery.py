@@ -17,7 +17,7 @@ from facexray_forensics.plugins import (
 from facexray_forensics.records import Column, Finding
 
 
-def make_plugin(name, requires=(), handles=frozenset({"image"}), version="1.0", columns=()):
+def make_plugin(name, requires=(), handles=frozenset({"image"}), version="1.0", columns=(), settings=()):
     """A minimal valid plugin class with the given declarations."""
 
     def process(self, item, earlier):
@@ -26,7 +26,8 @@ def make_plugin(name, requires=(), handles=frozenset({"image"}), version="1.0", 
     return type(
         f"Plugin_{name}",
         (Plugin,),
-        {"name": name, "version": version, "handles": handles, "requires": requires, "columns": columns, "process": process},
+        {"name": name, "version": version, "handles": handles, "requires": requires, "columns": columns, "settings": settings,
+         "process": process},
     )
 
 

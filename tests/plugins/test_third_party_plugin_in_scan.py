@@ -21,10 +21,11 @@ import jsonschema
 import pytest
 from pypdf import PdfReader
 
-from facexray_forensics.plugins import ENTRY_POINT_GROUP
+from facexray_forensics.plugins import ENTRY_POINT_GROUP, ScanContext
 from facexray_forensics.records import Item
 from facexray_forensics.renderers.json import load_schema
 from facexray_forensics.samples import evidence_dir
+from facexray_forensics.scan import ScanSettings
 
 CLI = Path(sys.executable).with_name("fxr-forensic")
 
@@ -83,7 +84,9 @@ def test_example_plugin_findings_reach_json_and_pdf(plugin_path, example_plugin_
     monkeypatch.syspath_prepend(str(example_plugin_site))
     module = importlib.import_module("fxr_jpeg_quantisation")
     payload = picture.read_bytes()
-    direct = module.JpegQuantisationPlugin().process(
+    direct = module.JpegQuantisationPlugin()
+    direct.start_up(ScanContext(settings=ScanSettings().for_plugins([direct])))
+    direct = direct.process(
         Item(name="direct", kind="image", mime="image/jpeg", size=len(payload), open=lambda: io.BytesIO(payload)), {})
     monkeypatch.delitem(sys.modules, "fxr_jpeg_quantisation")
 
@@ -105,7 +108,7 @@ def test_example_plugin_findings_reach_json_and_pdf(plugin_path, example_plugin_
     # The key/value table may wrap a long key inside its cell, so compare without whitespace.
     section = re.sub(r"\s+", "", text[text.index("Findings of jpeg_quantisation 0.1.0"):])
     for key, value in direct.values.items():
-        shown = {True: "yes", False: "no"}.get(value, str(value))
+        shown = ("yes" if value else "no") if isinstance(value, bool) else str(value)  # 0 is not False here
         assert key + shown in section, (key, shown)
 
 
@@ -119,6 +122,31 @@ def test_plugin_selection_runs_the_chosen_plugin_and_hashing_only(plugin_path, t
     assert item["findings"]["jpeg_quantisation"]["values"]["coding"] == "baseline"
     assert item["sha256"] and item["score"] is None  # hashed, but no face plugin ran
     assert [name.split()[0] for name in document["scan"]["settings"]["plugins"]] == ["hashing", "jpeg_quantisation"]
+
+
+def test_a_third_party_setting_is_listed_offered_and_recorded(plugin_path, tmp_path):
+    listed = {entry["name"]: entry for entry in json.loads(cli(["plugins", "--json"], plugin_path, check=True).stdout)}
+    (setting,) = listed["jpeg_quantisation"]["settings"]
+    assert (setting["name"], setting["flag"], setting["kind"], setting["default"], setting["minimum"]) == (
+        "jpeg_quantisation_max_distance", "--jpeg-quantisation-max-distance", "int", None, 0)
+    assert "--jpeg-quantisation-max-distance" in cli(["scan", "--help"], plugin_path, check=True).stdout
+    completed = cli(["scan", str(evidence_dir() / "astronaut.jpg"), "--json", str(tmp_path / "scan.json"),
+                     "--plugin", "jpeg_quantisation", "--jpeg-quantisation-max-distance", "0", "--quiet"], plugin_path,
+                    timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    document = json.loads((tmp_path / "scan.json").read_text())
+    assert document["scan"]["settings"]["jpeg_quantisation_max_distance"] == 0
+    values = document["items"][0]["findings"]["jpeg_quantisation"]["values"]
+    assert (values["estimated_ijg_quality"] is None) == (values["ijg_table_distance"] > 0)
+    custody = [json.loads(line) for line in (tmp_path / "scan.custody.jsonl").read_text().splitlines()]
+    assert custody[0]["settings"]["jpeg_quantisation_max_distance"] == 0
+
+
+def test_a_setting_no_chosen_plugin_reads_is_refused_before_writing(plugin_path, tmp_path):
+    completed = cli(["scan", str(evidence_dir() / "astronaut.jpg"), "--json", str(tmp_path / "out" / "scan.json"),
+                     "--plugin", "jpeg_quantisation", "--min-face", "40", "--quiet"], plugin_path, timeout=300)
+    assert completed.returncode == 1 and "no plugin of this scan reads min_face" in completed.stderr
+    assert "Traceback" not in completed.stderr and not (tmp_path / "out").exists()
 
 
 def test_check_reports_a_model_that_cannot_load(plugin_path, tmp_path):

@@ -16,7 +16,7 @@ def _report(name="evidence/a.jpg"):
     findings = {
         "hashing": Finding("hashing", "1.0.0", values={"md5": "0" * 32, "bytes_hashed": 5}),
         "face_xray": Finding("face_xray", "1.0.0", values={"faces_scored": 1}, status=Status.SCORED, faces=[face],
-                             score=0.8123456789012345, band=Band.MODERATE, data={"crops": np.zeros(3)}),
+                             score=0.8123456789012345, band=Band.MODERATE, crops=[object()], stage_seconds={"model": 0.5}),
     }
     return ItemReport(name, "image", "image/jpeg", 5, {"path": "/e/a.jpg"}, Status.SCORED, None, {"md5": "0" * 32},
                       None, 0.8123456789012345, Band.MODERATE, findings)
@@ -33,7 +33,7 @@ def test_round_trip_keeps_what_renderers_read():
     assert np.abs(face.xray - original.xray).max() <= 0.5 / 255 + 1e-7  # stored as 8-bit PNG
     np.testing.assert_array_equal(face.matrix, original.matrix)
     assert back.findings["face_xray"].score == report.findings["face_xray"].score
-    assert back.findings["face_xray"].data == {}  # working values are not kept
+    assert back.findings["face_xray"].crops == [] and back.findings["face_xray"].stage_seconds == {}  # working values
 
 
 def test_torn_last_line_is_cut_and_the_item_done_again(tmp_path):

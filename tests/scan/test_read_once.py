@@ -42,8 +42,9 @@ def _item(content: Swapped, size: int, kind: str = "other") -> Item:
 
 
 def _started(*plugins):
+    settings = ScanSettings().for_plugins(plugins)
     for plugin in plugins:
-        plugin.start_up(ScanContext(settings={}))
+        plugin.start_up(ScanContext(settings=settings))
     return list(plugins)
 
 

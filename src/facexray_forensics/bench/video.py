@@ -83,6 +83,7 @@ def run(seconds: float = 60.0, frames: int = DEFAULT_FRAME_COUNT, model_dir: str
     from facexray_forensics.model import ModelCard, create, default_model_dir, save_weights
     from facexray_forensics.plugins import ScanContext
     from facexray_forensics.plugins.builtin import FacesPlugin, FaceXrayPlugin, HashingPlugin
+    from facexray_forensics.scan import ScanSettings
 
     if seconds <= 0 or frames < 1:
         raise ValueError("seconds must be positive and frames at least 1")
@@ -103,9 +104,9 @@ def run(seconds: float = 60.0, frames: int = DEFAULT_FRAME_COUNT, model_dir: str
             model_note = "hrnet_w18 with random weights (no model is packaged yet; same speed)"
         # The scan's defaults otherwise: on a CPU one worker takes the video and its model copy
         # gets that worker's share of the cores.
-        settings = {"model_dir": str(model_dir), "video_frames": frames, "device": device}
-        context = ScanContext(settings=settings, device=device)
         plugins = [HashingPlugin(), FacesPlugin(), FaceXrayPlugin()]
+        settings = ScanSettings(model_dir=str(model_dir), video_frames=frames, device=device).for_plugins(plugins)
+        context = ScanContext(settings=settings, device=device)
         for plugin in plugins:
             plugin.start_up(context)
         item = next(iter(FileSource([clip]).items()))
@@ -121,7 +122,7 @@ def run(seconds: float = 60.0, frames: int = DEFAULT_FRAME_COUNT, model_dir: str
         total = sum(stage_seconds.values())
         cpu_seconds = time.process_time() - cpu_start
         faces = found["faces"]
-        inner = faces.data.get("seconds", {})
+        inner = faces.stage_seconds
 
         start = time.perf_counter()
         decoded = _decode_every_frame(data)

@@ -8,7 +8,7 @@ import click
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list instead of a table.")
 @click.option("--check", is_flag=True, help="Also start each plugin up (the model loads and is verified) and report failures.")
-@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, exists=True), default=None,
               help="With --check: the model weights directory the scan would use.")
 @click.option("--device", default="cpu", show_default=True, help="With --check: cpu, cuda or cuda:N.")
 def plugins(as_json: bool, check: bool, model_dir: str | None, device: str) -> None:
@@ -26,16 +26,16 @@ def plugins(as_json: bool, check: bool, model_dir: str | None, device: str) -> N
 
     Example: fxr-forensic plugins --check --model weights/ --json
     """
-    from dataclasses import asdict, replace
+    from dataclasses import replace
 
     from facexray_forensics.plugins import ScanContext, discover_plugins, start_up_problems
     from facexray_forensics.scan import BUILTIN_PLUGINS, ScanSettings
 
     entries = discover_plugins(BUILTIN_PLUGINS)
     if check:
-        settings = ScanSettings(model_dir=model_dir, device=device)
-        context = ScanContext(settings=asdict(settings), device=device)
-        problems = start_up_problems([entry.plugin for entry in entries if entry.plugin is not None], context)
+        usable = [entry.plugin for entry in entries if entry.plugin is not None]
+        context = ScanContext(settings=ScanSettings(model_dir=model_dir, device=device).for_plugins(usable), device=device)
+        problems = start_up_problems(usable, context)
         entries = [
             replace(entry, plugin=None, error=f"failed to start: {problems[entry.name]}") if problems.get(entry.name) else entry
             for entry in entries

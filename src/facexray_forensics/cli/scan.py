@@ -10,6 +10,33 @@ EXIT_FLAGGED = 3
 EXIT_FAILED = 4
 EXIT_OUTPUTS_UNWRITTEN = 5
 
+_CLICK_TYPES = {
+    "int": lambda setting: click.INT if setting.minimum is None else click.IntRange(min=setting.minimum),
+    "float": lambda setting: click.FLOAT if setting.minimum is None else click.FloatRange(min=setting.minimum),
+    "text": lambda setting: click.STRING,
+    "choice": lambda setting: click.Choice(setting.choices),
+    "file": lambda setting: click.Path(dir_okay=False, exists=True),
+    "folder": lambda setting: click.Path(file_okay=False, exists=True),
+}
+
+
+def setting_options(command):
+    """Give ``command`` an option for each setting the scan and its installed plugins declare."""
+    from facexray_forensics.scan import installed_setting_table
+
+    for setting in reversed(installed_setting_table().values()):
+        command = click.option(setting.flag, setting.name, type=_CLICK_TYPES[setting.kind](setting),
+                               default=setting.default, show_default=setting.default is not None, help=setting.help)(command)
+    return command
+
+
+def given_settings(settings: dict) -> dict:
+    """The settings the command line gave; those left at their defaults are left to the scan, which
+    refuses a given one that none of its plugins reads."""
+    context = click.get_current_context()
+    return {name: value for name, value in settings.items()
+            if context.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT}
+
 
 @click.command("scan")
 @click.argument("evidence", nargs=-1, required=True, type=click.Path(exists=False))
@@ -21,26 +48,14 @@ EXIT_OUTPUTS_UNWRITTEN = 5
 @click.option("--case", help="Case number or name, recorded on every custody record and in the reports.")
 @click.option("--exhibit", help="Exhibit or evidence number.")
 @click.option("--examiner", help="Name of the examiner running the scan.")
-@click.option("--model", "model_dir", type=click.Path(file_okay=False, exists=True), help="Weights directory (safetensors + model card). Default: the packaged model.")
-@click.option("--device", default="cpu", show_default=True, help="Where the model runs: cpu, cuda or cuda:N.")
-@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True, help="Processes for hashing, decoding and face detection; 0 means one per CPU, 1 runs everything in one process.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Items per model batch.")
-@click.option("--model-threads", type=click.IntRange(min=0), default=0, show_default=True, help="CPU threads for the model; 0 means the cores the worker processes leave free (at least one).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted scan with the same outputs: finished items are kept, the custody log's chain is continued.")
-@click.option("--known-hashes", type=click.Path(dir_okay=False, exists=True), help="Skip files whose MD5, SHA-1 or SHA-256 is in this list (hashdeep output, NSRL-style CSV, or one hash per line).")
-@click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Refuse to decode pictures larger than this many bytes (recorded as too_large; still hashed). Default 512 MiB. Videos are decoded as a stream, a few frames at a time, so their size is not limited: --video-frames and --max-pixels bound what is decoded from them.")
-@click.option("--max-pixels", type=click.IntRange(min=1), default=None, help="Refuse to decode pictures whose header declares more pixels than this (decompression-bomb guard). Default 100 million.")
-@click.option("--min-face", type=click.IntRange(min=8), default=None, help="Faces with a box side under this many pixels are not scored (face_too_small). Default 64.")
-@click.option("--min-confidence", type=float, default=None, help="Face detections with a confidence (HOG: SVM margin) under this are counted but not scored. Default 0.1; 0 keeps everything dlib finds.")
-@click.option("--detector", type=click.Choice(["auto", "hog", "cnn"]), default="auto", show_default=True, help="dlib face detector: auto (per frame: HOG, then HOG at full resolution and the mmod CNN where no face is sure yet; recorded per frame), hog (fast; misses faces under 240 px in 1080p) or cnn (finds more small, occluded and turned faces, much slower on CPU).")
-@click.option("--video-frames", type=click.IntRange(min=1), default=None, help="Frames sampled from each video, evenly over its running time; a video's score is its best face track's. Default 32.")
 @click.option("--xray-images", "xray_images_path", type=click.Path(dir_okay=False), help="Write each scored face's X-ray map as a PNG beside this JSON index of them (with their SHA-256).")
 @click.option("--plugin", "only_plugins", multiple=True, metavar="NAME", help="Run only this plugin, those it requires and hashing; repeat for more (see fxr-forensic plugins).")
 @click.option("--no-plugin", "excluded_plugins", multiple=True, metavar="NAME", help="Leave this plugin out; repeat for more.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, case, exhibit, examiner, model_dir,
-         device, workers, batch_size, model_threads, resume, known_hashes, max_bytes, max_pixels, min_face, min_confidence, detector, video_frames,
-         xray_images_path, only_plugins, excluded_plugins, quiet) -> None:
+@setting_options
+def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, case, exhibit, examiner, resume,
+         xray_images_path, only_plugins, excluded_plugins, quiet, **settings) -> None:
     """Scan EVIDENCE (files and folders) for faces forged by blending.
 
     Folders are walked recursively; links are recorded, never followed. Each
@@ -76,22 +91,17 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
       fxr-forensic scan evidence/ --json out/scan.json --known-hashes nsrl.csv --model weights/ --device cuda
       fxr-forensic scan seized/disk.E01 --report out/case.pdf --case-uco out/case.jsonld --dfxml out/case.dfxml
     """
-    from facexray_forensics.scan import ReportFiles, ScanCase, scan_to_files, settings_from_options
+    from facexray_forensics.scan import ReportFiles, ScanCase, ScanSettings, scan_to_files
     from facexray_forensics.scan.outputs import OutputError
 
-    settings = settings_from_options(
-        max_bytes=max_bytes, max_pixels=max_pixels, video_frames=video_frames, min_face=min_face,
-        min_confidence=min_confidence, detector=detector, model_dir=model_dir, device=device, workers=workers,
-        batch_size=batch_size, model_threads=model_threads, known_hashes=known_hashes,
-    )
     files = ReportFiles(report=report_path, json=json_path, csv=csv_path, case_uco=case_uco_path, dfxml=dfxml_path,
                         xray_images=xray_images_path)
     if not files.requested():
         raise click.UsageError("give at least one of --report, --json, --csv, --case-uco or --dfxml")
+    given = ScanSettings(**given_settings(settings))
     try:
-        report = scan_to_files(evidence, files, settings, ScanCase(case, exhibit, examiner, list(sys.argv)),
-                               only=only_plugins, exclude=excluded_plugins, resume=resume, progress=not quiet,
-                               warn=lambda line: click.echo(f"fxr-forensic scan: {line}", err=True))
+        report = scan_to_files(evidence, files, given, ScanCase(case, exhibit, examiner, list(sys.argv)), only=only_plugins,
+                               exclude=excluded_plugins, resume=resume, progress=not quiet, warn=lambda line: click.echo(f"fxr-forensic scan: {line}", err=True))
     except ValueError as error:
         click.echo(f"fxr-forensic scan: {error}", err=True)
         sys.exit(1)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from facexray_forensics.plugins import ENTRY_POINT_GROUP, ITEM_KINDS, Plugin, ScanContext
+from facexray_forensics.plugins import ENTRY_POINT_GROUP, ITEM_KINDS, Plugin, ScanContext, Setting, setting_table
 from facexray_forensics.records import Column
 
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -42,6 +42,7 @@ class PluginEntry:
     builtin: bool
     plugin: type[Plugin] | None
     error: str | None = None
+    settings: tuple[Setting, ...] = ()
     columns: tuple[Column, ...] = ()
 
     def as_dict(self) -> dict:
@@ -57,6 +58,7 @@ class PluginEntry:
             "entry_point": self.entry_point,
             "builtin": self.builtin,
             "error": self.error,
+            "settings": [setting.as_dict() for setting in self.settings],
             "columns": [{"name": column.name, "type": column.type.__name__, "help": column.help} for column in self.columns],
         }
 
@@ -96,12 +98,31 @@ def plugin_problems(candidate: object) -> list[str]:
         isinstance(required, str) for required in requires
     ):
         problems.append(f"requires must be a tuple of plugin names; got {requires!r}")
+    problems.extend(_setting_problems(getattr(candidate, "settings", None)))
     columns = getattr(candidate, "columns", None)
     if not isinstance(columns, tuple) or not all(
         isinstance(column, Column) and column.type in Column.TYPES for column in columns
     ) or len({column.name for column in columns}) != len(columns):
         problems.append(f"columns must be a tuple of Column records with distinct names and a type of "
                         f"{', '.join(kind.__name__ for kind in Column.TYPES)}; got {columns!r}")
+    return problems
+
+
+def _setting_problems(settings: object) -> list[str]:
+    """What is wrong with a plugin's declared ``settings``: each must be a valid :class:`Setting`."""
+    if not isinstance(settings, tuple) or not all(isinstance(setting, Setting) for setting in settings):
+        return [f"settings must be a tuple of Setting records; got {settings!r}"]
+    problems = []
+    if len({setting.name for setting in settings}) != len(settings):
+        problems.append("settings must have distinct names")
+    for setting in settings:
+        if not _NAME_PATTERN.match(setting.name) or setting.kind not in Setting.KINDS:
+            problems.append(f"setting {setting.name!r} needs a lower-case name and a kind of {', '.join(Setting.KINDS)}")
+            continue
+        try:
+            setting.check(setting.default)
+        except ValueError as error:
+            problems.append(f"setting {setting.name!r} has a default its own check refuses ({error})")
     return problems
 
 
@@ -136,6 +157,7 @@ def _entry(
         builtin=builtin,
         plugin=None if problems else plugin,
         error="; ".join(problems) if problems else None,
+        settings=() if problems else plugin.settings,
         columns=() if problems else plugin.columns,
     )
 
@@ -205,7 +227,10 @@ def discover_plugins(
 
     ``builtins`` are the scan's own plugin classes; ``entry_points`` defaults
     to those installed in the group ``facexray_forensics.plugins``. A
-    third-party plugin that reuses a name already taken is reported broken.
+    third-party plugin that reuses a name already taken is reported broken,
+    and so is one whose settings are not named after it (``<name>_...``,
+    so that its flags cannot take the scan's) or that clash with a setting
+    already declared.
     """
     from facexray_forensics import __version__
 
@@ -228,12 +253,29 @@ def discover_plugins(
     )
     taken = {entry.name: entry.source for entry in found if entry.error is None}
     for entry in third_party:
-        if entry.error is None and entry.name in taken:
-            entry = _broken(entry, f"the name {entry.name!r} is already used by {taken[entry.name]}")
+        problem = _third_party_problem(entry, taken, [entry.plugin for entry in found if entry.plugin is not None])
+        if problem:
+            entry = _broken(entry, problem)
         elif entry.error is None:
             taken[entry.name] = entry.source
         found.append(entry)
     return order_plugins(found)
+
+
+def _third_party_problem(entry: PluginEntry, taken: dict[str, str], accepted: list[type[Plugin]]) -> str | None:
+    """Why a usable third-party entry cannot join the plugins ``accepted`` so far, or None."""
+    if entry.error is not None:
+        return None
+    if entry.name in taken:
+        return f"the name {entry.name!r} is already used by {taken[entry.name]}"
+    foreign = [setting.name for setting in entry.settings if not setting.name.startswith(f"{entry.name}_")]
+    if foreign:
+        return f"settings must be named {entry.name}_...; got {', '.join(foreign)}"
+    try:
+        setting_table([*accepted, entry.plugin])
+    except ValueError as error:
+        return str(error)
+    return None
 
 
 def select_plugins(

@@ -14,10 +14,10 @@ from facexray_forensics.scan.pipeline import Scan, run_scan
 from facexray_forensics.scan.policy import (
     ReportFiles,
     frame_loader,
+    installed_setting_table,
     report_outputs,
     scan_plugins,
     scan_to_files,
-    settings_from_options,
 )
 from facexray_forensics.scan.settings import Output, ScanCase, ScanSettings, ScanTimings, output_paths
 
@@ -34,10 +34,10 @@ __all__ = [
     "ScanTimings",
     "check_placement",
     "frame_loader",
+    "installed_setting_table",
     "output_paths",
     "report_outputs",
     "run_scan",
     "scan_plugins",
     "scan_to_files",
-    "settings_from_options",
 ]

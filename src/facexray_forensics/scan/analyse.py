@@ -59,7 +59,7 @@ def _add_seconds(timings: ScanTimings, result: ItemResult) -> None:
     """Each plugin's time, and the stages a plugin timed itself ("faces.detect")."""
     timings.add(result.seconds)
     for finding in result.findings.values():
-        timings.add({f"{finding.plugin}.{stage}": value for stage, value in finding.data.get("seconds", {}).items()})
+        timings.add({f"{finding.plugin}.{stage}": value for stage, value in finding.stage_seconds.items()})
 
 
 def _finish_batch(batch: Sequence[Pending], plugins: Sequence[Plugin], records: Records, timings: ScanTimings,
@@ -104,7 +104,7 @@ def item_report(item: Item, findings: dict[str, Finding]) -> ItemReport:
     status, reason = _outcome(item, findings)
     score, band = _score(findings) if status is Status.SCORED else (None, None)
     for finding in findings.values():
-        finding.data = {}  # working values (face crops) are never journalled or rendered
+        finding.crops = []  # face crops are never journalled or rendered
     return ItemReport(
         name=item.name,
         kind=item.kind,

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from facexray_forensics import __version__
-from facexray_forensics.evidence import DEFAULT_MAX_BYTES, hash_stream
+from facexray_forensics.evidence import hash_stream
 from facexray_forensics.plugins import Plugin, ScanContext
 from facexray_forensics.records import Finding, Item, Status
 from facexray_forensics.scan.prepare import WorkerPlugins
@@ -156,7 +156,7 @@ def _analyse_in_worker(item: Item) -> ItemResult:
 
 def read_limit(settings: Mapping[str, Any]) -> int:
     """How many bytes of an item are read once into memory: the decoders' byte limit."""
-    return int(settings.get("max_bytes", DEFAULT_MAX_BYTES))
+    return settings["max_bytes"]
 
 
 # ---- on this machine ---------------------------------------------------------------------

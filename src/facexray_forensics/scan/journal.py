@@ -82,7 +82,7 @@ def _face_from_dict(data: Mapping[str, Any]) -> FaceResult:
 
 
 def item_to_dict(report: ItemReport) -> dict[str, Any]:
-    """An ItemReport as JSON-able values (findings' transient ``data`` left out)."""
+    """An ItemReport as JSON-able values (findings' transient crops and stage seconds left out)."""
     return {
         "name": report.name,
         "kind": report.kind,

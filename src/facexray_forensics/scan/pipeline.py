@@ -22,6 +22,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from facexray_forensics.evidence import FileSource, ItemSource
 from facexray_forensics.plugins import Plugin
@@ -52,16 +53,17 @@ class Scan:
     def run(self) -> ScanReport:
         roots = [os.path.abspath(os.fspath(root)) for root in self.evidence]
         paths = OutputSet.of(self.outputs)
+        settings = self.settings.for_plugins(self.plugins)  # a bad setting is refused before anything is written
         with claim_outputs(paths, roots, self.resume):
-            return self._run_locked(roots, paths)
+            return self._run_locked(roots, paths, settings)
 
-    def _run_locked(self, roots: list[str], paths: OutputSet) -> ScanReport:
+    def _run_locked(self, roots: list[str], paths: OutputSet, settings: dict[str, Any]) -> ScanReport:
         sources = list(self.sources) if self.sources is not None else [FileSource(roots)]
         wall_start = time.perf_counter()
         with contextlib.ExitStack() as running:
-            plugins = start_plugins(self.plugins, self.settings)
+            plugins = start_plugins(self.plugins, settings)
             running.callback(plugins.shut_down)
-            records = open_records(paths, roots, plugins, self.settings, self.case, self.resume)
+            records = open_records(paths, roots, plugins, self.case, self.resume)
             running.callback(records.journal.close)
             evidence = enumerate_evidence(sources, roots, records.journal)
             log_start(records, evidence, paths, self.resume)
@@ -70,7 +72,7 @@ class Scan:
             # Plugins and rehashing keep their own errors: an OSError here is a custody or journal write.
             with output_failures():
                 self.timings.add({"startup": time.perf_counter() - wall_start})
-                analyse(evidence.todo, executor, plugins.main, records, self.settings.batch_size, self.timings, progress)
+                analyse(evidence.todo, executor, plugins.main, records, settings["batch_size"], self.timings, progress)
                 hashes_after = self._rehash(executor, evidence)
         items = verified_items(evidence, hashes_after, records)
         report = build_report(items, evidence, records, plugins, self.case, paths)
@@ -79,7 +81,7 @@ class Scan:
         return report
 
     def _executor(self, plugins: StartedPlugins, evidence: Evidence) -> Executor:
-        workers = self.settings.workers or os.cpu_count() or 1
+        workers = plugins.context.settings["workers"] or os.cpu_count() or 1
         # No more processes than items to analyse: a resume with little left starts few, or none.
         return LocalExecutor(min(workers, max(1, len(evidence.todo))), plugins.workers)
 

@@ -1,20 +1,21 @@
 """Scan policy every front end shares: which plugins run, and which renderer writes which file.
 
 A front end (the CLI, and through it the Autopsy module) turns its options
-into :class:`ScanSettings`, :class:`ReportFiles` and a :class:`ScanCase`,
-and makes one call: :func:`scan_to_files`.
+into :class:`ScanSettings` (named as the scan and its plugins declare them),
+:class:`ReportFiles` and a :class:`ScanCase`, and makes one call:
+:func:`scan_to_files`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 from facexray_forensics.evidence import DecodeError, DecodeLimits, decode_frames, item_from_origin
 from facexray_forensics.evidence.disk_image import inner_item
-from facexray_forensics.plugins import Plugin, discover_plugins, select_plugins
+from facexray_forensics.plugins import Plugin, Setting, discover_plugins, select_plugins, setting_table
 from facexray_forensics.plugins.builtin import BUILTIN_PLUGINS
 from facexray_forensics.records import ItemReport, ScanReport
 from facexray_forensics.scan.executor import HASHING
@@ -39,9 +40,9 @@ class ReportFiles:
         return any(getattr(self, kind.name) for kind in fields(self))
 
 
-def settings_from_options(**options: Any) -> ScanSettings:
-    """ScanSettings from a front end's options: an option left unset (None) takes the settings' own default."""
-    return ScanSettings(**{name: value for name, value in options.items() if value is not None})
+def installed_setting_table() -> dict[str, Setting]:
+    """The settings of the scan and of every usable plugin, built-in and installed: the front ends' options."""
+    return setting_table([entry.plugin for entry in discover_plugins(BUILTIN_PLUGINS) if entry.plugin is not None])
 
 
 def scan_plugins(only: Sequence[str] = (), exclude: Sequence[str] = (), warn: Callable[[str], None] = lambda line: None) -> list[Plugin]:
@@ -59,7 +60,7 @@ def scan_plugins(only: Sequence[str] = (), exclude: Sequence[str] = (), warn: Ca
     return [plugin() for plugin in select_plugins(entries, chosen, exclude)]
 
 
-def report_outputs(files: ReportFiles, settings: ScanSettings) -> list[Output]:
+def report_outputs(files: ReportFiles) -> list[Output]:
     """An :class:`Output` for each file asked for, in the order of :class:`ReportFiles`."""
     # Imported here: the renderers (reportlab, OpenCV) load only for a scan that writes.
     from facexray_forensics.renderers.case_uco import render_case_uco
@@ -69,9 +70,8 @@ def report_outputs(files: ReportFiles, settings: ScanSettings) -> list[Output]:
     from facexray_forensics.renderers.pdf import render_pdf
     from facexray_forensics.renderers.xray_images import render_xray_images
 
-    frames = frame_loader(settings)
     renderers = {
-        "report": lambda report, path: render_pdf(report, path, frames=frames),
+        "report": lambda report, path: render_pdf(report, path, frames=frame_loader(report.settings)),
         "json": render_json,
         "csv": render_csv,
         "case_uco": render_case_uco,
@@ -88,15 +88,16 @@ def scan_to_files(evidence: Sequence[PathLike], files: ReportFiles, settings: Sc
 
     Raises ValueError for a bad selection or placement, before anything is written.
     """
-    outputs = report_outputs(files, settings)
+    outputs = report_outputs(files)
     plugins = scan_plugins(only, exclude, warn)
     return run_scan(evidence, outputs, plugins, settings, case, resume=resume, progress=progress)
 
 
-def frame_loader(settings: ScanSettings) -> Callable[[ItemReport, int], Any]:
+def frame_loader(settings: Mapping[str, Any]) -> Callable[[ItemReport, int], Any]:
     """A ``frames(item_report, frame_index)`` callable for renderers: decodes the item again,
-    read-only and under the scan's limits, exactly as the scan did; None when it cannot."""
-    limits = DecodeLimits(settings.max_bytes, settings.max_pixels, settings.video_frames)
+    read-only and under the limits a scan's recorded ``settings`` name, exactly as it did;
+    None when it cannot."""
+    limits = DecodeLimits(**{field.name: settings[field.name] for field in fields(DecodeLimits) if field.name in settings})
 
     def frames(report: ItemReport, frame_index: int):
         origin = dict(report.origin)

@@ -11,17 +11,17 @@ import copy
 import os
 import socket
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from facexray_forensics import __version__
 from facexray_forensics.custody import CustodyLog, seal_path, utc_now
 from facexray_forensics.evidence import hash_stream, load_known_hashes
-from facexray_forensics.plugins import Plugin, ScanContext
+from facexray_forensics.plugins import Plugin, ScanContext, setting_table
 from facexray_forensics.scan.journal import Journal, ScanLock, lock_path
 from facexray_forensics.scan.outputs import check_placement, check_targets, make_output_folders, output_failures
-from facexray_forensics.scan.settings import Output, ScanCase, ScanSettings, output_paths
+from facexray_forensics.scan.settings import Output, ScanCase, output_paths
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ class StartedPlugins:
     context: ScanContext  # its resources now hold what start-up loaded (the model's SHA-256 and card)
     known_hashes_sha256: str | None
     names: list[str]  # "name version", in run order
+    runtime: frozenset[str]  # the settings that change only speed, which a resume may change
 
     def in_run_order(self) -> list[Plugin]:
         return [*self.workers.started, *self.main]
@@ -96,11 +97,12 @@ def claim_outputs(paths: OutputSet, roots: Sequence[str], resume: bool) -> ScanL
         return ScanLock(paths.journal)
 
 
-def start_plugins(plugins: Sequence[Plugin], settings: ScanSettings) -> StartedPlugins:
+def start_plugins(plugins: Sequence[Plugin], settings: dict[str, Any]) -> StartedPlugins:
     """Split ``plugins`` where the first one that runs in the main process stands, and start them all.
 
-    Worker plugins start here too: a configuration error surfaces now, with
-    its message, rather than as a broken pool.
+    ``settings`` are resolved (:meth:`ScanSettings.for_plugins`). Worker
+    plugins start here too: a configuration error surfaces now, with its
+    message, rather than as a broken pool.
     """
     context, known_sha256 = _context(settings)
     count = 0
@@ -111,28 +113,28 @@ def start_plugins(plugins: Sequence[Plugin], settings: ScanSettings) -> StartedP
     for plugin in [*started, *main]:
         plugin.start_up(context)
     names = [f"{plugin.name} {plugin.version}" for plugin in plugins]
-    return StartedPlugins(workers, main, context, known_sha256, names)
+    runtime = frozenset(name for name, setting in setting_table(plugins).items() if setting.runtime)
+    return StartedPlugins(workers, main, context, known_sha256, names, runtime)
 
 
-def _context(settings: ScanSettings) -> tuple[ScanContext, str | None]:
+def _context(settings: dict[str, Any]) -> tuple[ScanContext, str | None]:
     """The plugins' context, with the known-file list loaded; and that list's SHA-256, for the record."""
     resources: dict[str, Any] = {}
     known_sha256 = None
-    if settings.known_hashes:
-        resources["known_hashes"] = load_known_hashes(settings.known_hashes)
-        with open(settings.known_hashes, "rb") as stream:
+    if settings["known_hashes"]:
+        resources["known_hashes"] = load_known_hashes(settings["known_hashes"])
+        with open(settings["known_hashes"], "rb") as stream:
             known_sha256 = hash_stream(stream)[0]["sha256"]
-    return ScanContext(settings=asdict(settings), device=settings.device, resources=resources), known_sha256
+    return ScanContext(settings=settings, device=settings["device"], resources=resources), known_sha256
 
 
-def open_records(paths: OutputSet, roots: list[str], plugins: StartedPlugins, settings: ScanSettings, case: ScanCase,
-                 resume: bool) -> Records:
+def open_records(paths: OutputSet, roots: list[str], plugins: StartedPlugins, case: ScanCase, resume: bool) -> Records:
     """Open the custody log (its header: tool, model, settings, who and where) and the journal.
 
     On ``resume`` the journal is checked line by line against the SHA-256s the
     custody log recorded for it; ValueError refuses any alteration.
     """
-    recorded = {**asdict(settings), "known_hashes_sha256": plugins.known_hashes_sha256, "plugins": plugins.names}
+    recorded = {**plugins.context.settings, "known_hashes_sha256": plugins.known_hashes_sha256, "plugins": plugins.names}
     model_sha256 = plugins.context.resources.get("model_sha256")
     host = socket.gethostname()
     with output_failures():  # a read-only output folder fails here, before any item is read
@@ -142,7 +144,7 @@ def open_records(paths: OutputSet, roots: list[str], plugins: StartedPlugins, se
             "case": case.case, "exhibit": case.exhibit, "examiner": case.examiner,
         })
         # A resume may change only the runtime settings: the others decide the results.
-        decisive = {key: value for key, value in recorded.items() if key not in ScanSettings.RUNTIME}
+        decisive = {key: value for key, value in recorded.items() if key not in plugins.runtime}
         journal = Journal(paths.journal, {"evidence": roots, "settings": decisive, "model_sha256": model_sha256}, resume,
                           custody.recorded("item_analysed", "journal_sha256"))
     return Records(custody, journal, recorded, model_sha256, host, utc_now())

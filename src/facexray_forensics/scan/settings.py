@@ -8,30 +8,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facexray_forensics.evidence import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_VIDEO_FRAMES
-from facexray_forensics.plugins.builtin import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_FACE
+from facexray_forensics.plugins import Plugin, Setting, setting_table
 from facexray_forensics.records import ScanReport
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ScanSettings:
-    """What a scan does; everything here is recorded in the custody log and the report."""
+    """The settings a front end gives a scan, by name; None means not given.
 
-    max_bytes: int = DEFAULT_MAX_BYTES
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    video_frames: int = DEFAULT_VIDEO_FRAMES
-    min_face: int = DEFAULT_MIN_FACE
-    min_confidence: float = DEFAULT_MIN_CONFIDENCE
-    detector: str = "auto"
-    model_dir: str | None = None
-    device: str = "cpu"
-    workers: int = 0  # 0: one per CPU; 1: everything in this process
-    batch_size: int = 16
-    model_threads: int = 0  # 0: the cores the worker processes leave free (at least 1)
-    known_hashes: str | None = None
+    :meth:`resolve` checks them against what the scan and its plugins declare
+    and fills in every other declared default. The resolved values are what
+    the plugins read and what the custody log records.
+    """
 
-    # Settings that may change between a scan and its resume: they change speed, and scores at most in the last bits.
-    RUNTIME = ("device", "workers", "batch_size", "model_threads")
+    given: Mapping[str, Any]
+
+    def __init__(self, **given: Any) -> None:
+        object.__setattr__(self, "given", {name: value for name, value in given.items() if value is not None})
+
+    def resolve(self, table: Mapping[str, Setting]) -> dict[str, Any]:
+        """Each setting of ``table`` with its value; ValueError for a bad value or one that nothing in it reads."""
+        unread = [name for name in self.given if name not in table]
+        if unread:
+            raise ValueError(f"no plugin of this scan reads {', '.join(sorted(unread))} "
+                             f"(its settings: {', '.join(table)})")
+        return {name: setting.check(self.given.get(name, setting.default)) for name, setting in table.items()}
+
+    def for_plugins(self, plugins: Sequence[type[Plugin] | Plugin]) -> dict[str, Any]:
+        """The resolved settings of a scan with ``plugins``."""
+        return self.resolve(setting_table(plugins))
 
 
 @dataclass(frozen=True)

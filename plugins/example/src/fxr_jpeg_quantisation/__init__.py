@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from facexray_forensics.plugins import Plugin
+from facexray_forensics.plugins import Plugin, ScanContext, Setting
 from facexray_forensics.records import Column, Finding, Item
 
 __all__ = ["JpegQuantisationPlugin", "read_jpeg_header", "ijg_table", "estimate_quality"]
@@ -122,15 +122,15 @@ def ijg_table(base: tuple[int, ...], quality: int) -> list[int]:
     return [min(max((step * scale + 50) // 100, 1), 255) for step in base]
 
 
-def estimate_quality(tables: Mapping[int, list[int]]) -> tuple[int | None, bool]:
-    """The IJG quality whose tables are nearest, and whether they match exactly.
+def estimate_quality(tables: Mapping[int, list[int]]) -> tuple[int | None, int | None]:
+    """The IJG quality whose tables are nearest, and their distance (0: an exact match).
 
     Table 0 is compared with the luminance base and table 1 with the
     chrominance base; the distance is the sum of absolute differences.
-    Returns (None, False) without a table 0.
+    Returns (None, None) without a table 0.
     """
     if 0 not in tables:
-        return None, False
+        return None, None
     bases = {0: LUMINANCE_BASE, 1: CHROMINANCE_BASE}
     compared = [table_id for table_id in (0, 1) if table_id in tables]
 
@@ -142,7 +142,7 @@ def estimate_quality(tables: Mapping[int, list[int]]) -> tuple[int | None, bool]
         )
 
     best = min(range(1, 101), key=distance)
-    return best, distance(best) == 0
+    return best, distance(best)
 
 
 def _subsampling(components: list[tuple[int, int, int, int]]) -> str | None:
@@ -168,6 +168,15 @@ class JpegQuantisationPlugin(Plugin):
         Column("estimated_ijg_quality", int, "the IJG quality whose tables are nearest the file's"),
         Column("chroma_subsampling", str, "chroma subsampling of the colour components, as 4:2:0"),
     )
+    # Named after the plugin, as third-party settings must be: the flag is --jpeg-quantisation-max-distance.
+    settings = (
+        Setting("jpeg_quantisation_max_distance", "int", None, "Give an estimated IJG quality only for tables within "
+                "this sum of absolute step differences of that quality's; farther ones were not made by libjpeg's "
+                "scaling, and the estimate stays empty. Default: no limit.", minimum=0),
+    )
+
+    def start_up(self, context: ScanContext) -> None:
+        self.max_distance = context.settings["jpeg_quantisation_max_distance"]
 
     def process(self, item: Item, earlier: Mapping[str, Finding]) -> Finding:
         """Read the item's JPEG header; a non-JPEG or a broken header gives a reason, not an error."""
@@ -178,12 +187,15 @@ class JpegQuantisationPlugin(Plugin):
         except (OSError, ValueError) as error:
             finding.reason = str(error)
             return finding
-        quality, exact = estimate_quality(header["tables"])
+        quality, distance = estimate_quality(header["tables"])
+        if self.max_distance is not None and distance is not None and distance > self.max_distance:
+            quality = None
         luminance = header["tables"].get(0)
         finding.values = {
             "quantisation_tables": len(header["tables"]),
             "estimated_ijg_quality": quality,
-            "matches_ijg_tables": exact,
+            "ijg_table_distance": distance,
+            "matches_ijg_tables": distance == 0,
             "mean_luminance_step": round(sum(luminance) / 64, 3) if luminance else None,
             "coding": header["coding"],
             "chroma_subsampling": _subsampling(header["components"]),

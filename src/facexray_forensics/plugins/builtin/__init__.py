@@ -9,9 +9,9 @@ start-up, so the scan and third-party discovery make them the same way:
 from facexray_forensics.plugins.builtin.disk_image import DiskImagePlugin
 from facexray_forensics.plugins.builtin.exif import ExifPlugin
 from facexray_forensics.plugins.builtin.face_xray import FaceXrayPlugin
-from facexray_forensics.plugins.builtin.faces import DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_FACE, FacesPlugin
+from facexray_forensics.plugins.builtin.faces import FacesPlugin
 from facexray_forensics.plugins.builtin.hashing import HashingPlugin
 
 BUILTIN_PLUGINS = (HashingPlugin, DiskImagePlugin, ExifPlugin, FacesPlugin, FaceXrayPlugin)
 
-__all__ = ["BUILTIN_PLUGINS", "DEFAULT_MIN_CONFIDENCE", "DEFAULT_MIN_FACE", "DiskImagePlugin", "ExifPlugin", "FaceXrayPlugin", "FacesPlugin", "HashingPlugin"]
+__all__ = ["BUILTIN_PLUGINS", "DiskImagePlugin", "ExifPlugin", "FaceXrayPlugin", "FacesPlugin", "HashingPlugin"]

@@ -7,17 +7,22 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from facexray_forensics.plugins import Plugin, ScanContext
+from facexray_forensics.plugins import Plugin, ScanContext, Setting
 from facexray_forensics.records import FaceResult, Finding, Item, Status
 
 
+#: Declared by the faces plugin too: the model's card sets the geometry of the crops it scores.
+MODEL_DIR = Setting("model_dir", "folder", None, "Weights directory (safetensors + model card). Default: the packaged model.",
+                    option="--model")
+
+
 def _workers(settings: Mapping) -> int:
-    return int(settings.get("workers") or os.cpu_count() or 1)
+    return settings["workers"] or os.cpu_count() or 1
 
 
 def on_cpu(settings: Mapping) -> bool:
     """Whether the settings put the model on the CPU."""
-    return str(settings.get("device", "cpu")).split(":")[0] == "cpu"
+    return settings["device"].split(":")[0] == "cpu"
 
 
 def model_threads(settings: Mapping) -> int:
@@ -28,8 +33,8 @@ def model_threads(settings: Mapping) -> int:
     them all. More threads than cores make OpenMP threads wait on each other,
     which on a busy 2-core machine was several times slower than one thread.
     """
-    if settings.get("model_threads"):
-        return int(settings["model_threads"])
+    if settings["model_threads"]:
+        return settings["model_threads"]
     cores, workers = os.cpu_count() or 1, _workers(settings)
     return cores if workers <= 1 else max(1, cores // workers)
 
@@ -37,8 +42,8 @@ def model_threads(settings: Mapping) -> int:
 class FaceXrayPlugin(Plugin):
     """Predict each aligned face's X-ray map and calibrated probability, and band it.
 
-    Settings: ``model_dir`` (a weights directory; the packaged default when
-    absent), ``device`` and ``batch_size``. ``start_up`` loads and verifies
+    Besides its declared settings it reads the scan's ``device``, ``workers``
+    and ``batch_size``. ``start_up`` loads and verifies
     the weights and publishes ``model_sha256`` and ``model_card`` (the card
     without its file list) in ``context.resources`` for the custody log and
     the report.
@@ -54,19 +59,24 @@ class FaceXrayPlugin(Plugin):
     handles = frozenset({"image", "video"})
     requires = ("faces",)
     description = "Face X-ray (Li et al., CVPR 2020): blending-boundary map and calibrated probability per face."
+    settings = (
+        MODEL_DIR,
+        Setting("model_threads", "int", 0, "CPU threads for the model; 0 means the cores the worker processes leave "
+                "free (at least one).", minimum=0, runtime=True),
+    )
 
     def start_up(self, context: ScanContext) -> None:
         import torch
 
         from facexray_forensics.model import Predictor, default_model_dir, load_weights
 
-        directory = context.settings.get("model_dir") or default_model_dir()
+        directory = context.settings["model_dir"] or default_model_dir()
         if directory is None:
             raise ValueError("no model weights are packaged yet: pass --model DIR with a weights directory")
         loaded = load_weights(directory)
         if torch.device(context.device).type == "cpu":
             torch.set_num_threads(model_threads(context.settings))
-        self.predictor = Predictor(loaded, device=context.device, batch_size=int(context.settings.get("batch_size", 16)))
+        self.predictor = Predictor(loaded, device=context.device, batch_size=context.settings["batch_size"])
         card = loaded.card.to_dict()
         card.pop("files", None)
         context.resources["model_sha256"] = self.predictor.model_sha256
@@ -81,7 +91,7 @@ class FaceXrayPlugin(Plugin):
         return self.process_batch([item], [earlier])[0]
 
     def process_batch(self, items: list[Item], earlier: list[Mapping[str, Finding]]) -> list[Finding]:
-        faces = [found["faces"].data.get("faces", []) for found in earlier]
+        faces = [found["faces"].crops for found in earlier]
         crops = [face.aligned.crop for item_faces in faces for face in item_faces]
         if crops:
             xrays, probabilities = self.predictor.predict(np.stack(crops))

@@ -5,24 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from facexray_forensics.evidence import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_MAX_PIXELS,
-    DEFAULT_VIDEO_FRAMES,
-    DecodeError,
-    DecodeLimits,
-)
+from facexray_forensics.evidence import DecodeError, DecodeLimits
 from facexray_forensics.faces.extract import CropGeometry, DetectionSettings, FaceExtractor, FrameFaces
 from facexray_forensics.faces.track import SECOND_LOOKS
-from facexray_forensics.plugins import Plugin, ScanContext
+from facexray_forensics.plugins import Plugin, ScanContext, Setting
+from facexray_forensics.plugins.builtin.face_xray import MODEL_DIR
 from facexray_forensics.records import Finding, Item, Status
-
-#: Default of ``--min-face``: faces whose box is narrower or shorter than this are not scored.
-DEFAULT_MIN_FACE = DetectionSettings.min_face
-#: Default of ``--min-confidence``: HOG detections with a smaller SVM margin are counted but not
-#: scored. dlib's own cut is 0; at 0.1 the mission patch on the astronaut's suit (0.07) is dropped,
-#: while about 1% of the single faces in the Helen photos score below it.
-DEFAULT_MIN_CONFIDENCE = DetectionSettings.min_confidence
 
 
 def model_geometry(settings: Mapping) -> CropGeometry:
@@ -30,7 +18,7 @@ def model_geometry(settings: Mapping) -> CropGeometry:
     when no ``model_dir`` is set; the 256-pixel default when no model is installed at all)."""
     from facexray_forensics.model.weights import default_model_dir, read_card
 
-    directory = settings.get("model_dir") or default_model_dir()
+    directory = settings["model_dir"] or default_model_dir()
     return read_card(directory).geometry if directory is not None else CropGeometry()
 
 
@@ -55,10 +43,9 @@ class FacesPlugin(Plugin):
     """Decode each item's frames and find its faces, through :class:`FaceExtractor`, the
     same path the training faces took.
 
-    Settings: ``max_bytes``, ``max_pixels`` (decoding limits), ``video_frames``
-    (frames sampled per video), ``min_face`` (pixels), ``min_confidence`` and
-    ``detector`` ("auto", "hog" or "cnn"); the crop geometry comes from the model's
-    card. The finding's values count frames and faces, count under ``detectors``
+    Besides its declared settings it reads the scan's ``max_bytes``; the
+    crop geometry comes from the card of the model in ``model_dir``. The
+    finding's values count frames and faces, count under ``detectors``
     the frames by the detector pass that ran last on them ("hog", "hog_fine",
     "cnn"; see :mod:`facexray_forensics.faces.detect`), count under
     ``faces_recovered`` the faces a video's face track found again where a
@@ -66,9 +53,9 @@ class FacesPlugin(Plugin):
     "track"; see :mod:`facexray_forensics.faces.track`), and under
     ``track_misses`` those it looked for there in vain, and carry the
     decoder's notes on the stream under ``stream`` (for a video: codec,
-    duration, rotation, sampled timestamps, problems); ``data["faces"]``
-    hands the :class:`~facexray_forensics.faces.extract.FaceCrop` records to
-    the face X-ray plugin; ``data["seconds"]`` times decoding, detection
+    duration, rotation, sampled timestamps, problems); ``crops`` hands the
+    :class:`~facexray_forensics.faces.extract.FaceCrop` records to the face
+    X-ray plugin; ``stage_seconds`` times decoding, detection
     (with landmarks) and alignment.
     """
 
@@ -79,24 +66,34 @@ class FacesPlugin(Plugin):
     parallel = True
     description = ("Decodes frames within byte and pixel limits; dlib face detection (HOG, then HOG at full "
                    "resolution and the mmod CNN where needed), 68 landmarks, aligned crops.")
+    settings = (
+        MODEL_DIR,
+        Setting("max_pixels", "int", DecodeLimits.max_pixels, "Refuse to decode pictures whose header declares more "
+                "pixels than this (decompression-bomb guard).", minimum=1),
+        Setting("video_frames", "int", DecodeLimits.video_frames, "Frames sampled from each video, evenly over its "
+                "running time; a video's score is its best face track's.", minimum=1),
+        Setting("min_face", "int", DetectionSettings.min_face, "Faces with a box side under this many pixels are not "
+                "scored (face_too_small).", minimum=8),
+        # dlib's own cut is 0; at 0.1 the mission patch on the astronaut's suit (0.07) is dropped,
+        # while about 1% of the single faces in the Helen photos score below it.
+        Setting("min_confidence", "float", DetectionSettings.min_confidence, "Face detections with a confidence "
+                "(HOG: SVM margin) under this are counted but not scored; 0 keeps everything dlib finds."),
+        Setting("detector", "choice", DetectionSettings.detector, "dlib face detector: auto (per frame: HOG, then HOG at "
+                "full resolution and the mmod CNN where no face is sure yet; recorded per frame), hog (fast; misses "
+                "faces under 240 px in 1080p) or cnn (finds more small, occluded and turned faces, much slower on CPU).",
+                choices=("auto", "hog", "cnn")),
+    )
 
     def start_up(self, context: ScanContext) -> None:
         settings = context.settings
-        self.limits = DecodeLimits(
-            int(settings.get("max_bytes", DEFAULT_MAX_BYTES)),
-            int(settings.get("max_pixels", DEFAULT_MAX_PIXELS)),
-            int(settings.get("video_frames", DEFAULT_VIDEO_FRAMES)),
-        )
-        detection = DetectionSettings(
-            detector=settings.get("detector", DetectionSettings.detector),
-            min_face=int(settings.get("min_face", DEFAULT_MIN_FACE)),
-            min_confidence=float(settings.get("min_confidence", DEFAULT_MIN_CONFIDENCE)),
-        )
+        self.limits = DecodeLimits(settings["max_bytes"], settings["max_pixels"], settings["video_frames"])
+        detection = DetectionSettings(detector=settings["detector"], min_face=settings["min_face"],
+                                      min_confidence=settings["min_confidence"])
         self.extractor = FaceExtractor(detection, model_geometry(settings))
 
     def process(self, item: Item, earlier: Mapping[str, Finding]) -> Finding:
         seconds = {"decode": 0.0, "detect": 0.0, "align": 0.0}
-        finding = Finding(self.name, self.version, data={"faces": [], "seconds": seconds})
+        finding = Finding(self.name, self.version, stage_seconds=seconds)
         counts = {"frames": 0, "faces_detected": 0, "faces_below_confidence": 0, "faces_too_small": 0,
                   "detectors": {}, "faces_recovered": {}, "track_misses": 0, "stream": {}}
         finding.values = counts
@@ -109,12 +106,12 @@ class FacesPlugin(Plugin):
                 seconds["align"] += frame.align_seconds
                 _count(counts, frame)
                 frames_too_small += frame.frame_too_small
-                finding.data["faces"].extend(frame.crops)
+                finding.crops.extend(frame.crops)
                 start = time.perf_counter()
         except DecodeError as error:
             finding.status, finding.reason = error.status, error.reason
             return finding
-        if not finding.data["faces"]:
+        if not finding.crops:
             finding.status, finding.reason = self._no_face(counts, frames_too_small)
         return finding
 
