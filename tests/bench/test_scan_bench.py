@@ -17,3 +17,24 @@ def test_images_are_distinct_640_by_480_with_one_face():
         pixels = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
         assert pixels.shape == (480, 640, 3)
         assert len(detector.detect(np.ascontiguousarray(pixels[:, :, ::-1]))) == 1
+
+
+def test_compare_runs_each_side_from_its_own_tree(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import pytest
+
+    import facexray_forensics
+    from facexray_forensics.bench.scan import compare
+
+    package = Path(facexray_forensics.__file__).parent
+    other = tmp_path / "other" / "src"
+    shutil.copytree(package, other / "facexray_forensics", ignore=shutil.ignore_patterns("weights", "__pycache__", "*.so"))
+    lines = []
+    result = compare(str(other), rounds=1, images=2, workers=1, progress=lines.append)
+    assert result["against"]["source"] == str(other) and result["this"]["source"] == str(package.parent)
+    assert len(result["this"]["images_per_s"]) == len(result["against"]["images_per_s"]) == 1 and len(lines) == 2
+    assert result["ratio"] == round(result["this"]["median_images_per_s"] / result["against"]["median_images_per_s"], 3)
+    with pytest.raises(RuntimeError, match="empty did not provide the package"):  # never this tree in its place
+        compare(str(tmp_path / "empty"), rounds=1, images=2, workers=1)

@@ -10,12 +10,20 @@ packaged one, or HRNet-W18 with random weights (the same computation) while
 none is shipped. Alongside, the detector and the model are timed alone in
 this process, and the model's floating-point work per face is counted, to
 say where the time goes.
+
+:func:`compare` runs the same benchmark on this tree and on another
+checkout of the project, alternating in fresh processes on one machine.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
+import json
 import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -148,4 +156,72 @@ def run(images: int = 32, model_dir: str | None = None, device: str = "cpu", wor
         "model": model_source,
         **per_image,
         **alone,
+    }
+
+
+# Runs one benchmark in a fresh process; with a source folder, that folder's package is imported
+# instead of this install's (an editable install's redirecting finder is set aside), and only the
+# compiled ops (_core) still come from this install.
+_ONE_RUN = """
+import json, sys
+source, compiled, arguments = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+if source:
+    sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "ScikitBuildRedirectingFinder"]
+    sys.path.insert(0, source)
+    import facexray_forensics
+    facexray_forensics.__path__.append(compiled)
+import facexray_forensics
+from facexray_forensics.bench.scan import run
+print(json.dumps({"package": facexray_forensics.__path__[0], **run(**arguments)}))
+"""
+
+
+def _one_run(source: str, arguments: dict) -> dict:
+    compiled = os.path.dirname(importlib.util.find_spec("facexray_forensics._core").origin)
+    completed = subprocess.run([sys.executable, "-c", _ONE_RUN, source, compiled, json.dumps(arguments)],
+                               capture_output=True, text=True)
+    if completed.returncode:
+        raise RuntimeError(f"the benchmark of {source or 'this tree'} failed:\n{completed.stderr[-2000:]}")
+    result = json.loads(completed.stdout.splitlines()[-1])
+    if source and not Path(result["package"]).resolve().is_relative_to(Path(source).resolve()):
+        raise RuntimeError(f"{source} did not provide the package (it came from {result['package']})")
+    return result
+
+
+def _commit(folder: str) -> str | None:
+    completed = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True, text=True)
+    return completed.stdout.strip() or None
+
+
+def compare(against: str, rounds: int = 3, images: int = 32, model_dir: str | None = None, device: str = "cpu",
+            workers: int = 0, batch_size: int = 16, progress=lambda line: None) -> dict:
+    """This tree's scan against the one in ``against`` (another checkout's ``src`` folder), ``rounds``
+    times each, alternating which goes first; medians of images_per_s and their ratio (this / that).
+
+    Both sides scan with the same weights: ``model_dir``, else this tree's packaged model.
+    """
+    from facexray_forensics.model import default_model_dir
+
+    model = model_dir or default_model_dir()
+    arguments = {"images": images, "model_dir": None if model is None else str(model), "device": device,
+                 "workers": workers, "batch_size": batch_size}
+    sides = {"this": "", "against": os.path.abspath(against)}
+    runs: dict[str, list[dict]] = {"this": [], "against": []}
+    for round_index in range(rounds):
+        order = ("this", "against") if round_index % 2 == 0 else ("against", "this")
+        for side in order:
+            runs[side].append(_one_run(sides[side], arguments))
+            progress(f"round {round_index + 1}/{rounds}: {side} {runs[side][-1]['images_per_s']} images/s")
+    medians = {side: statistics.median(run["images_per_s"] for run in runs[side]) for side in runs}
+    source = str(Path(__file__).resolve().parents[2])
+    return {
+        "benchmark": "scan", "rounds": rounds, **arguments,
+        "this": {"source": source, "commit": _commit(source), "median_images_per_s": medians["this"],
+                 "images_per_s": [run["images_per_s"] for run in runs["this"]]},
+        "against": {"source": sides["against"], "commit": _commit(sides["against"]),
+                    "median_images_per_s": medians["against"],
+                    "images_per_s": [run["images_per_s"] for run in runs["against"]]},
+        "ratio": round(medians["this"] / medians["against"], 3),
+        "load_average": [run["load_average"] for side in ("this", "against") for run in runs[side]],
+        "cpus": os.cpu_count(),
     }

@@ -149,17 +149,31 @@ def bench_gpu(index_dir, device, batch, repeats, jpeg, results_dir, as_json):
 @click.option("--device", default="cpu", show_default=True, help="Where the model runs: cpu, cuda or cuda:N.")
 @click.option("--workers", default=0, show_default=True, type=click.IntRange(min=0), help="Decoding and detection processes; 0 means one per CPU.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1), help="Items per model batch.")
+@click.option("--against", type=click.Path(file_okay=False, exists=True), default=None,
+              help="Also scan with the project in this src folder (another checkout, e.g. a git worktree of an earlier commit), alternating with this tree, and report both medians and their ratio.")
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(min=1), help="With --against: runs of each side.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def bench_scan(images, model_dir, device, workers, batch_size, as_json):
+def bench_scan(images, model_dir, device, workers, batch_size, against, rounds, as_json):
     """Images a second through the whole scan, end to end (key images_per_s): hashing,
     decoding, face detection with landmarks, alignment, the model, custody log, journal,
     re-hashing and the JSON report, with milliseconds per image for each stage.
 
-    Example: fxr-forensic bench scan --json
-    """
-    from facexray_forensics.bench.scan import run
+    With --against, each round scans in a fresh process for this tree and for
+    the other, in alternating order, with the same weights (key ratio: this
+    tree's median images/s over the other's).
 
-    emit(run(images, model_dir, device, workers, batch_size), as_json)
+    \b
+    Examples:
+      fxr-forensic bench scan --json
+      git worktree add /tmp/before <commit> && fxr-forensic bench scan --against /tmp/before/src --json
+    """
+    from facexray_forensics.bench.scan import compare, run
+
+    if against:
+        emit(compare(against, rounds, images, model_dir, device, workers, batch_size,
+                     progress=lambda line: click.echo(line, err=True)), as_json)
+    else:
+        emit(run(images, model_dir, device, workers, batch_size), as_json)
 
 
 @bench.command("video")
