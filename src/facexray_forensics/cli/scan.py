@@ -9,6 +9,7 @@ import click
 EXIT_FLAGGED = 3
 EXIT_FAILED = 4
 EXIT_OUTPUTS_UNWRITTEN = 5
+EXIT_CLUSTER_LOST = 6
 
 _CLICK_TYPES = {
     "int": lambda setting: click.INT if setting.minimum is None else click.IntRange(min=setting.minimum),
@@ -81,7 +82,8 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
     strong), 4 at least one item failed (unreadable, or its hashes changed
     during the scan; 4 wins over 3), 1 the scan could not start, 5 the
     outputs could not be written (a read-only folder, a full disk): finished
-    items stay in the journal, and --resume completes the scan.
+    items stay in the journal, and --resume completes the scan; 6 the
+    --cluster could not be reached or went away mid-scan (--resume continues).
 
     \b
     Examples:
@@ -92,6 +94,7 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
       fxr-forensic scan seized/disk.E01 --report out/case.pdf --case-uco out/case.jsonld --dfxml out/case.dfxml
     """
     from facexray_forensics.scan import ReportFiles, ScanCase, ScanSettings, scan_to_files
+    from facexray_forensics.scan.executor import ClusterError
     from facexray_forensics.scan.outputs import OutputError
 
     files = ReportFiles(report=report_path, json=json_path, csv=csv_path, case_uco=case_uco_path, dfxml=dfxml_path,
@@ -108,6 +111,9 @@ def scan(evidence, report_path, json_path, csv_path, case_uco_path, dfxml_path, 
     except OutputError as error:
         click.echo(f"fxr-forensic scan: {error}", err=True)
         sys.exit(EXIT_OUTPUTS_UNWRITTEN)
+    except ClusterError as error:
+        click.echo(f"fxr-forensic scan: {error}", err=True)
+        sys.exit(EXIT_CLUSTER_LOST)
     for warning in report.evidence_warnings:
         click.echo(f"fxr-forensic scan: warning: {warning}", err=True)
     summary = report.summary

@@ -99,6 +99,9 @@ SCAN_SETTINGS = (
     Setting("workers", "int", 0, "Processes for hashing, decoding and face detection; 0 means one per CPU, "
             "1 runs everything in one process.", minimum=0, runtime=True),
     Setting("device", "text", "cpu", "Where the model runs: cpu, cuda or cuda:N.", runtime=True),
+    Setting("cluster", "text", None, "Analyse the items on a Dask cluster: tcp://HOST:PORT of a running scheduler "
+            "(every worker must see the evidence at the same path), or local:N for N worker processes here. "
+            "Needs the cluster extra.", runtime=True),
     Setting("batch_size", "int", 16, "Items per batch of the plugins that run in the main process (the model on a GPU).",
             minimum=1, runtime=True),
     Setting("max_bytes", "int", DecodeLimits.max_bytes, "Refuse to decode pictures larger than this many bytes "

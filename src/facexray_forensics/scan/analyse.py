@@ -31,6 +31,7 @@ class Pending:
 
     item: Item
     findings: dict[str, Finding]
+    worker: str | None = None  # the cluster worker that analysed it
 
 
 def analyse(todo: Sequence[Item], executor: Executor, plugins: Sequence[Plugin], records: Records, batch_size: int,
@@ -45,7 +46,7 @@ def analyse(todo: Sequence[Item], executor: Executor, plugins: Sequence[Plugin],
         hashed = result.findings.get(HASHING)
         if hashed is not None and "sha256" in hashed.values:
             records.custody.append("item_hashed", {"item": item.name, **{key: hashed.values[key] for key in HASH_NAMES}})
-        batch.append(Pending(item, result.findings))
+        batch.append(Pending(item, result.findings, result.worker))
         if len(batch) >= batch_size:
             _finish_batch(batch, plugins, records, timings, progress)
             batch = []
@@ -76,7 +77,7 @@ def _finish_batch(batch: Sequence[Pending], plugins: Sequence[Plugin], records: 
             "item_analysed",
             {"item": report.name, "status": report.status.value, "reason": report.reason, "score": report.score,
              "band": None if report.band is None else report.band.value, "faces": len(report.faces),
-             "journal_sha256": journal_sha256},
+             "journal_sha256": journal_sha256, **({"worker": pending.worker} if pending.worker else {})},
         )
         progress.update(1)
     timings.add({"records": time.perf_counter() - start})

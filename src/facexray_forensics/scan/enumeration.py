@@ -47,13 +47,14 @@ def missing_report(record: Mapping[str, Any]) -> ItemReport:
     return report
 
 
-def log_start(records: Records, evidence: Evidence, paths: OutputSet, resume: bool) -> None:
-    """The custody records that open the item loop: what is to be scanned, and each item gone since."""
+def log_start(records: Records, evidence: Evidence, paths: OutputSet, resume: bool, executor: dict) -> None:
+    """The custody records that open the item loop: what is to be scanned, on what, and each item gone since."""
+    records.executor = executor
     with output_failures():
         records.custody.append(
             "scan_resumed" if resume and records.custody.sequence else "scan_started",
             {"evidence": evidence.roots, "evidence_warnings": evidence.warnings, "items": len(evidence.items),
-             "already_done": evidence.resumed, "outputs": [str(path) for path in paths.reports]},
+             "already_done": evidence.resumed, "outputs": [str(path) for path in paths.reports], "executor": executor},
         )
         for report in evidence.missing:
             records.custody.append("item_missing", {"item": report.name, "reason": report.reason})

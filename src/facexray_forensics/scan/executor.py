@@ -4,7 +4,8 @@ The analyse stage hands an :class:`Executor` the items and reads back one
 :class:`ItemResult` each, in the same order, so the output never depends on
 timing; the finish stage has it hash every item again. :class:`LocalExecutor`
 does both in a pool of worker processes on this machine, or inline for one
-worker. Another executor (a cluster) only has to keep the same three methods.
+worker; :class:`~facexray_forensics.scan.cluster.DaskExecutor` on a Dask
+cluster, with the same methods.
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ class ItemResult:
 
     findings: dict[str, Finding]
     seconds: dict[str, float]
+    worker: str | None = None  # which cluster worker analysed it; None on this machine
+
+
+class ClusterError(Exception):
+    """A cluster cannot run or finish the scan: unreachable, no worker, or its scheduler went away mid-scan."""
 
 
 class Executor(Protocol):
@@ -48,6 +54,9 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Stop the workers; queued items are dropped."""
+
+    def describe(self) -> dict[str, Any]:
+        """What ran the items, for the custody log and the report: the executor, its workers and their versions."""
 
 
 def decided(findings: Mapping[str, Finding]) -> bool:
@@ -190,6 +199,9 @@ class LocalExecutor:
         if self.pool is None:
             return map(rehash_item, items)
         return self._ordered(rehash_item, items, lambda item: None)
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": "local", "processes": self.workers if self.pool is not None else 0}
 
     def close(self) -> None:
         if self.pool is not None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ from facexray_forensics.plugins import Plugin
 from facexray_forensics.records import ScanReport
 from facexray_forensics.scan.analyse import analyse
 from facexray_forensics.scan.enumeration import Evidence, enumerate_evidence, log_start
-from facexray_forensics.scan.executor import Executor, LocalExecutor
+from facexray_forensics.scan.executor import ClusterError, Executor, LocalExecutor
 from facexray_forensics.scan.finish import build_report, verified_items, write_outputs
 from facexray_forensics.scan.outputs import output_failures
 from facexray_forensics.scan.prepare import OutputSet, StartedPlugins, claim_outputs, open_records, start_plugins
@@ -49,6 +49,7 @@ class Scan:
     sources: Sequence[ItemSource] | None = None
     progress: bool = True
     timings: ScanTimings = field(default_factory=ScanTimings)
+    notify: Callable[[str], None] = lambda line: None  # a line for the examiner while the scan runs
 
     def run(self) -> ScanReport:
         roots = [os.path.abspath(os.fspath(root)) for root in self.evidence]
@@ -63,11 +64,14 @@ class Scan:
         with contextlib.ExitStack() as running:
             plugins = start_plugins(self.plugins, settings)
             running.callback(plugins.shut_down)
+            cluster = running.enter_context(contextlib.closing(self._cluster(plugins))) if settings["cluster"] else None
+            if cluster is not None:
+                self._announce(cluster)
             records = open_records(paths, roots, plugins, self.case, self.resume)
             running.callback(records.journal.close)
             evidence = enumerate_evidence(sources, roots, records.journal)
-            log_start(records, evidence, paths, self.resume)
-            executor = running.enter_context(contextlib.closing(self._executor(plugins, evidence)))
+            executor = cluster or running.enter_context(contextlib.closing(self._local_executor(plugins, evidence)))
+            log_start(records, evidence, paths, self.resume, executor.describe())
             progress = running.enter_context(self._progress_bar(evidence))
             # Plugins and rehashing keep their own errors: an OSError here is a custody or journal write.
             with output_failures():
@@ -80,7 +84,24 @@ class Scan:
         self.timings.wall = time.perf_counter() - wall_start
         return report
 
-    def _executor(self, plugins: StartedPlugins, evidence: Evidence) -> Executor:
+    @staticmethod
+    def _cluster(plugins: StartedPlugins) -> Executor:
+        """The Dask executor, connected before any record is opened: a cluster that cannot start writes nothing."""
+        try:
+            from facexray_forensics.scan.cluster import DaskExecutor
+        except ImportError:
+            raise ClusterError("--cluster needs Dask: pip install 'facexray-forensics[cluster]'") from None
+
+        return DaskExecutor(plugins.context.settings["cluster"], plugins.workers, plugins.context.resources.get("model_sha256"))
+
+    def _announce(self, cluster) -> None:
+        if cluster.dashboard:
+            self.notify(f"Dask dashboard: {cluster.dashboard}")
+        for address, reason in cluster.refused.items():
+            self.notify(f"warning: cluster worker {address} refused and retired: {reason}")
+
+    @staticmethod
+    def _local_executor(plugins: StartedPlugins, evidence: Evidence) -> Executor:
         workers = plugins.context.settings["workers"] or os.cpu_count() or 1
         # No more processes than items to analyse: a resume with little left starts few, or none.
         return LocalExecutor(min(workers, max(1, len(evidence.todo))), plugins.workers)
@@ -108,6 +129,7 @@ def run_scan(
     sources: Sequence[ItemSource] | None = None,
     progress: bool = True,
     timings: ScanTimings | None = None,
+    notify: Callable[[str], None] = lambda line: None,
 ) -> ScanReport:
     """Scan ``evidence`` with ``plugins`` (instances, in run order) and write ``outputs``.
 
@@ -116,9 +138,12 @@ def run_scan(
     custody log's chain is continued; without it, an existing log or journal
     is refused. Raises ValueError for a placement or configuration problem
     before anything is written. ``timings``, when given, is filled with
-    seconds per stage. A second scan of the same outputs, while this one
-    runs, is refused with ValueError.
+    seconds per stage; ``notify`` gets lines for the examiner (the Dask
+    dashboard's address). A second scan of the same outputs, while this one
+    runs, is refused with ValueError; a ``cluster`` setting that cannot be
+    reached, or that goes away mid-scan, raises
+    :class:`~facexray_forensics.scan.cluster.ClusterError`.
     """
     scan = Scan(evidence, outputs, plugins, settings, case or ScanCase(), resume, sources, progress,
-                timings if timings is not None else ScanTimings())
+                timings if timings is not None else ScanTimings(), notify)
     return scan.run()

@@ -90,7 +90,7 @@ def scan_to_files(evidence: Sequence[PathLike], files: ReportFiles, settings: Sc
     """
     outputs = report_outputs(files)
     plugins = scan_plugins(only, exclude, warn)
-    return run_scan(evidence, outputs, plugins, settings, case, resume=resume, progress=progress)
+    return run_scan(evidence, outputs, plugins, settings, case, resume=resume, progress=progress, notify=warn)
 
 
 def frame_loader(settings: Mapping[str, Any]) -> Callable[[ItemReport, int], Any]:

@@ -11,7 +11,7 @@ import copy
 import os
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,7 @@ class Records:
     model_sha256: str | None
     host: str
     started_utc: str
+    executor: dict[str, Any] = field(default_factory=dict)  # what ran the items (Executor.describe), once started
 
 
 def claim_outputs(paths: OutputSet, roots: Sequence[str], resume: bool) -> ScanLock:

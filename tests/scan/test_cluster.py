@@ -1,0 +1,216 @@
+"""The scan on a real Dask cluster: a `dask scheduler` and two `dask worker` processes on 127.0.0.1.
+
+The cluster's results must equal the local scan's item for item (statuses,
+scores, X-ray maps); a worker killed mid-scan must lose and duplicate
+nothing; a scheduler that goes away must end the scan with exit 6 and a
+journal that a local --resume completes.
+"""
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from facexray_forensics.custody import verify_log
+from facexray_forensics.samples import evidence_dir
+
+pytest.importorskip("distributed")
+
+BIN = Path(sys.executable).parent
+VIDEO_MEDIA = Path(__file__).resolve().parents[1] / "evidence" / "video_media.py"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Cluster:
+    """A scheduler and workers as subprocesses, always torn down."""
+
+    def __init__(self, workers: int = 2):
+        self.address = f"tcp://127.0.0.1:{_free_port()}"
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        self.scheduler = subprocess.Popen([BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port",
+                                           self.address.rsplit(":", 1)[1], "--no-dashboard"], **quiet)
+        # No nanny: the worker process is the one a test kills, and it stays dead.
+        self.workers = [subprocess.Popen([BIN / "dask", "worker", self.address, "--nthreads", "1", "--no-nanny",
+                                          "--no-dashboard", "--memory-limit", "0"], **quiet) for _ in range(workers)]
+        from distributed import Client
+
+        with Client(self.address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+
+    def close(self) -> None:
+        for process in [*self.workers, self.scheduler]:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=30)
+
+
+@pytest.fixture
+def cluster():
+    running = Cluster()
+    yield running
+    running.close()
+
+
+def _video_media():
+    spec = importlib.util.spec_from_file_location("video_media", VIDEO_MEDIA)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """Photos (a real face, blends, a truncated file, no face), a short face video and a FAT card image."""
+    root = tmp_path_factory.mktemp("corpus") / "evidence"
+    shutil.copytree(evidence_dir(), root)
+    (root / "clip.mp4").write_bytes(_video_media().face_video(6))
+    card = root / "card.img"
+    if shutil.which("mkfs.fat") and shutil.which("mcopy"):
+        subprocess.run(["mkfs.fat", "-C", "-n", "CARD", str(card), "4096"], check=True, capture_output=True)
+        subprocess.run(["mcopy", "-i", str(card), str(root / "astronaut.jpg"), "::/face.jpg"], check=True, capture_output=True)
+    return root
+
+
+def _scan(evidence, out: Path, *options, timeout=600) -> subprocess.CompletedProcess:
+    return subprocess.run([BIN / "fxr-forensic", "scan", str(evidence), "--json", str(out), "--quiet", *options],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _items(path: Path) -> dict:
+    return {item["path"]: item for item in json.loads(path.read_text())["items"]}
+
+
+def test_the_cluster_scan_equals_the_local_scan_item_for_item(cluster, corpus, tmp_path):
+    local = _scan(corpus, tmp_path / "local.json")
+    remote = _scan(corpus, tmp_path / "cluster.json", "--cluster", cluster.address)
+    assert local.returncode == remote.returncode and remote.returncode in (3, 4), remote.stderr
+    assert "Traceback" not in remote.stderr
+    expected, found = _items(tmp_path / "local.json"), _items(tmp_path / "cluster.json")
+    assert found == expected  # statuses, hashes, scores, faces and their X-ray maps, bit for bit
+    assert any(item["kind"] == "video" and item["status"] == "scored" for item in found.values())
+    document = json.loads((tmp_path / "cluster.json").read_text())
+    executor = document["scan"]["settings"]["executor"]
+    assert executor["executor"] == "dask" and executor["cluster"] == cluster.address and len(executor["workers"]) == 2
+    assert all(worker["version"] for worker in executor["workers"].values())
+    records = [json.loads(line) for line in (tmp_path / "cluster.custody.jsonl").read_text().splitlines()]
+    analysed = [record["data"] for record in records if record["action"] == "item_analysed"]
+    assert len(analysed) == len(found) and all(record["worker"] for record in analysed)
+    assert verify_log(tmp_path / "cluster.custody.jsonl").ok
+
+
+def _many_photos(root: Path, count: int) -> Path:
+    """``count`` different files, each the astronaut photo with its own trailing bytes (decoders ignore them)."""
+    root.mkdir()
+    photo = (evidence_dir() / "astronaut.jpg").read_bytes()
+    for index in range(count):
+        (root / f"photo_{index:03d}.jpg").write_bytes(photo + index.to_bytes(4, "big"))
+    return root
+
+
+def _wait_for_items(custody: Path, count: int, process: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if custody.exists() and custody.read_text().count('"item_analysed"') >= count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the scan did not reach {count} items (exit {process.poll()})")
+
+
+def _start_scan(evidence: Path, out: Path, *options) -> subprocess.Popen:
+    return subprocess.Popen([BIN / "fxr-forensic", "scan", str(evidence), "--json", str(out), "--quiet", *options],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_worker_killed_mid_scan_loses_and_duplicates_nothing(cluster, tmp_path):
+    evidence = _many_photos(tmp_path / "evidence", 24)
+    out = tmp_path / "out"
+    out.mkdir()
+    scan = _start_scan(evidence, out / "scan.json", "--cluster", cluster.address)
+    try:
+        _wait_for_items(out / "scan.custody.jsonl", 3, scan)
+        os.kill(cluster.workers[0].pid, signal.SIGKILL)
+        _, stderr = scan.communicate(timeout=600)
+    finally:
+        if scan.poll() is None:
+            scan.kill()
+    assert scan.returncode == 0, stderr
+    items = json.loads((out / "scan.json").read_text())["items"]
+    assert sorted(item["path"] for item in items) == sorted(f"evidence/{path.name}" for path in evidence.iterdir())
+    assert all(item["status"] == "scored" for item in items)
+    journal = (out / "scan.journal.jsonl").read_text().splitlines()[1:]  # after its header
+    assert len(journal) == len(items)
+    assert verify_log(out / "scan.custody.jsonl").ok
+
+
+def test_a_scheduler_gone_mid_scan_ends_with_exit_6_and_a_local_resume_completes(cluster, tmp_path):
+    evidence = _many_photos(tmp_path / "evidence", 24)
+    out = tmp_path / "out"
+    out.mkdir()
+    scan = _start_scan(evidence, out / "scan.json", "--cluster", cluster.address)
+    try:
+        _wait_for_items(out / "scan.custody.jsonl", 3, scan)
+        cluster.scheduler.kill()
+        _, stderr = scan.communicate(timeout=300)
+    finally:
+        if scan.poll() is None:
+            scan.kill()
+    assert scan.returncode == 6 and "went away mid-scan" in stderr and "--resume" in stderr, stderr
+    assert "Traceback" not in stderr
+    resumed = _scan(evidence, out / "scan.json", "--resume", "--workers", "1")
+    assert resumed.returncode == 0, resumed.stderr
+    items = json.loads((out / "scan.json").read_text())["items"]
+    assert sorted(item["path"] for item in items) == sorted(f"evidence/{path.name}" for path in evidence.iterdir())
+    assert all(item["status"] == "scored" for item in items)
+    assert verify_log(out / "scan.custody.jsonl").ok
+
+
+def test_an_unreachable_cluster_is_refused_before_anything_is_written(tmp_path):
+    out = tmp_path / "out"
+    completed = _scan(evidence_dir() / "coffee.jpg", out / "scan.json", "--cluster", f"tcp://127.0.0.1:{_free_port()}",
+                      timeout=300)
+    assert completed.returncode == 6 and "cannot start the scan on the cluster" in completed.stderr, completed.stderr
+    assert "Traceback" not in completed.stderr and not (out / "scan.custody.jsonl").exists()
+
+
+def _started_plugins():
+    from facexray_forensics.plugins.builtin import BUILTIN_PLUGINS
+    from facexray_forensics.scan import ScanSettings
+    from facexray_forensics.scan.prepare import start_plugins
+
+    plugins = [plugin() for plugin in BUILTIN_PLUGINS]
+    return start_plugins(plugins, ScanSettings(workers=2).for_plugins(plugins))
+
+
+def test_a_worker_with_another_model_is_refused_with_the_reason():
+    from types import SimpleNamespace
+
+    from facexray_forensics.scan.cluster import ScanWorker
+
+    started = _started_plugins()
+    expected = started.context.resources["model_sha256"]
+    good, other = SimpleNamespace(address="tcp://a"), SimpleNamespace(address="tcp://b")
+    ScanWorker(started.workers.blueprints, started.workers.context, expected).setup(good)
+    ScanWorker(started.workers.blueprints, started.workers.context, "0" * 64).setup(other)
+    assert [plugin.name for plugin in good.fxr_scan[0]] == [plugin.name for plugin in started.workers.blueprints]
+    assert not hasattr(other, "fxr_scan") and f"SHA-256 {expected}, not the coordinator's {'0' * 64}" in other.fxr_scan_refusal
+
+
+def test_a_cluster_of_refused_workers_is_refused_as_a_whole(cluster):
+    from facexray_forensics.scan.cluster import DaskExecutor
+    from facexray_forensics.scan.executor import ClusterError
+
+    with pytest.raises(ClusterError, match="every worker was refused: .*not the coordinator's 0000"):
+        DaskExecutor(cluster.address, _started_plugins().workers, "0" * 64)
