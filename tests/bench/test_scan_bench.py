@@ -38,3 +38,15 @@ def test_compare_runs_each_side_from_its_own_tree(tmp_path):
     assert result["ratio"] == round(result["this"]["median_images_per_s"] / result["against"]["median_images_per_s"], 3)
     with pytest.raises(RuntimeError, match="empty did not provide the package"):  # never this tree in its place
         compare(str(tmp_path / "empty"), rounds=1, images=2, workers=1)
+
+
+def test_the_cluster_benchmark_sets_the_cluster_beside_the_local_pool():
+    import pytest
+
+    pytest.importorskip("distributed")
+    from facexray_forensics.bench.scan import cluster_beside_local
+
+    result = cluster_beside_local("local:2", rounds=1, images=3, workers=2)
+    assert result["local"] == [result["local_images_per_s"]] and result["on_cluster"] == [result["cluster_images_per_s"]]
+    assert result["overhead_ms_per_item"] == round(1000 / result["cluster_images_per_s"] - 1000 / result["local_images_per_s"], 1)
+    assert result["coordinator_records_ms_per_item"] > 0 and result["mean_image_bytes"] > 10_000

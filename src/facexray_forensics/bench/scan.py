@@ -110,8 +110,9 @@ def _time_alone(images: list[bytes], model_dir: str, device: str, batch_size: in
     }
 
 
-def run(images: int = 32, model_dir: str | None = None, device: str = "cpu", workers: int = 0, batch_size: int = 16) -> dict:
-    """Scan ``images`` generated JPEGs and return throughput and time per stage."""
+def run(images: int = 32, model_dir: str | None = None, device: str = "cpu", workers: int = 0, batch_size: int = 16,
+        cluster: str | None = None) -> dict:
+    """Scan ``images`` generated JPEGs (on ``cluster`` when given) and return throughput and time per stage."""
     from facexray_forensics.plugins.builtin import BUILTIN_PLUGINS
     from facexray_forensics.renderers.json import render_json
     from facexray_forensics.scan import Output, ScanSettings, ScanTimings, run_scan
@@ -130,7 +131,7 @@ def run(images: int = 32, model_dir: str | None = None, device: str = "cpu", wor
         out.mkdir()
         directory, model_source = _model_directory(model_dir, scratch)
         timings = ScanTimings()
-        settings = ScanSettings(model_dir=directory, device=device, workers=workers, batch_size=batch_size)
+        settings = ScanSettings(model_dir=directory, device=device, workers=workers, batch_size=batch_size, cluster=cluster)
         report = run_scan([evidence], [Output(out / "scan.json", render_json)], [plugin() for plugin in BUILTIN_PLUGINS],
                           settings, timings=timings, progress=False)
         alone = _time_alone(contents, directory, device, batch_size)
@@ -140,6 +141,7 @@ def run(images: int = 32, model_dir: str | None = None, device: str = "cpu", wor
     return {
         "images": images,
         "image_size": f"{WIDTH}x{HEIGHT}",
+        "mean_image_bytes": round(sum(map(len, contents)) / images),
         # Steady state: from the first finished item to the last, once the workers are up.
         "images_per_s": round((images - 1) / (stages["items"] - stages["first_item"]), 2),
         "images_per_s_with_startup": round(images / timings.wall, 2),
@@ -191,6 +193,34 @@ def _one_run(source: str, arguments: dict) -> dict:
 def _commit(folder: str) -> str | None:
     completed = subprocess.run(["git", "-C", folder, "rev-parse", "HEAD"], capture_output=True, text=True)
     return completed.stdout.strip() or None
+
+
+def cluster_beside_local(cluster: str, rounds: int = 3, images: int = 32, model_dir: str | None = None,
+                         device: str = "cpu", workers: int = 0, batch_size: int = 16, progress=lambda line: None) -> dict:
+    """The scan on ``cluster`` and on the local pool, ``rounds`` times each in alternating order: medians of
+    images_per_s, the cluster path's overhead per item, and what a scaling model needs (the coordinator's
+    journal and custody time per item, the bytes each image brings from storage)."""
+    runs: dict[str, list[dict]] = {"local": [], "cluster": []}
+    for round_index in range(rounds):
+        for side in ("local", "cluster") if round_index % 2 == 0 else ("cluster", "local"):
+            runs[side].append(run(images, model_dir, device, workers, batch_size, cluster if side == "cluster" else None))
+            progress(f"round {round_index + 1}/{rounds}: {side} {runs[side][-1]['images_per_s']} images/s")
+    median = {side: statistics.median(result["images_per_s"] for result in runs[side]) for side in runs}
+    records_ms = statistics.median(result["records_ms_per_image"] for result in runs["cluster"])
+    return {
+        "benchmark": "scan on a cluster beside the local pool", "cluster": cluster, "rounds": rounds, "images": images,
+        "local_images_per_s": median["local"], "cluster_images_per_s": median["cluster"],
+        "ratio": round(median["cluster"] / median["local"], 3),
+        "overhead_ms_per_item": round(1000 / median["cluster"] - 1000 / median["local"], 1),
+        # The coordinator alone writes the fsynced journal line and custody records of every item.
+        "coordinator_records_ms_per_item": records_ms,
+        "coordinator_items_per_s_ceiling": round(1000 / records_ms, 1) if records_ms else None,
+        "mean_image_bytes": runs["cluster"][0]["mean_image_bytes"],
+        "workers": runs["cluster"][0]["workers"], "cpus": os.cpu_count(),
+        "local": [result["images_per_s"] for result in runs["local"]],
+        "on_cluster": [result["images_per_s"] for result in runs["cluster"]],
+        "load_average": [result["load_average"] for side in runs for result in runs[side]],
+    }
 
 
 def compare(against: str, rounds: int = 3, images: int = 32, model_dir: str | None = None, device: str = "cpu",

@@ -151,9 +151,10 @@ def bench_gpu(index_dir, device, batch, repeats, jpeg, results_dir, as_json):
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1), help="Items per model batch.")
 @click.option("--against", type=click.Path(file_okay=False, exists=True), default=None,
               help="Also scan with the project in this src folder (another checkout, e.g. a git worktree of an earlier commit), alternating with this tree, and report both medians and their ratio.")
-@click.option("--rounds", default=3, show_default=True, type=click.IntRange(min=1), help="With --against: runs of each side.")
+@click.option("--cluster", default=None, help="Also scan on this Dask cluster (tcp://HOST:PORT or local:N), alternating with the local pool, and report both, the overhead per item and the coordinator's record time per item.")
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(min=1), help="With --against or --cluster: runs of each side.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def bench_scan(images, model_dir, device, workers, batch_size, against, rounds, as_json):
+def bench_scan(images, model_dir, device, workers, batch_size, against, cluster, rounds, as_json):
     """Images a second through the whole scan, end to end (key images_per_s): hashing,
     decoding, face detection with landmarks, alignment, the model, custody log, journal,
     re-hashing and the JSON report, with milliseconds per image for each stage.
@@ -166,10 +167,16 @@ def bench_scan(images, model_dir, device, workers, batch_size, against, rounds, 
     Examples:
       fxr-forensic bench scan --json
       git worktree add /tmp/before <commit> && fxr-forensic bench scan --against /tmp/before/src --json
+      fxr-forensic bench scan --cluster local:2 --json
     """
-    from facexray_forensics.bench.scan import compare, run
+    from facexray_forensics.bench.scan import cluster_beside_local, compare, run
 
-    if against:
+    if against and cluster:
+        raise click.UsageError("give --against or --cluster, not both")
+    if cluster:
+        emit(cluster_beside_local(cluster, rounds, images, model_dir, device, workers, batch_size,
+                                  progress=lambda line: click.echo(line, err=True)), as_json)
+    elif against:
         emit(compare(against, rounds, images, model_dir, device, workers, batch_size,
                      progress=lambda line: click.echo(line, err=True)), as_json)
     else:
