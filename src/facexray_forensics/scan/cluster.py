@@ -36,7 +36,9 @@ from facexray_forensics.scan.prepare import WorkerPlugins
 _LOST = (OSError, TimeoutError, FutureCancelledError, KilledWorker)
 
 PLUGIN_NAME = "facexray-forensics-scan"
-RETRIES = 3  # reruns of an item whose worker died; the scheduler's own limit on killed workers applies too
+# Reruns of an item whose task failed outside the plugins (their errors are outcomes); the items of a
+# worker that died the scheduler reassigns by itself, up to its own limit on workers killed by one item.
+RETRIES = 3
 
 
 class ScanWorker(distributed.WorkerPlugin):
