@@ -129,52 +129,47 @@ def _wait_for_items(custody: Path, count: int, process: subprocess.Popen, timeou
     raise AssertionError(f"the scan did not reach {count} items (exit {process.poll()})")
 
 
-def _start_scan(evidence: Path, out: Path, *options) -> subprocess.Popen:
-    return subprocess.Popen([BIN / "fxr-forensic", "scan", str(evidence), "--json", str(out), "--quiet", *options],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def test_a_worker_killed_mid_scan_loses_and_duplicates_nothing(cluster, tmp_path):
-    evidence = _many_photos(tmp_path / "evidence", 24)
-    out = tmp_path / "out"
-    out.mkdir()
-    scan = _start_scan(evidence, out / "scan.json", "--cluster", cluster.address)
+def _interrupted_scan(cluster: Cluster, root: Path, interrupt) -> tuple[int, str, Path, Path]:
+    """A cluster scan of 24 photos, ``interrupt()`` called once 3 items are recorded: exit status,
+    stderr, the evidence folder and the JSON report's path."""
+    evidence = _many_photos(root / "evidence", 24)
+    (root / "out").mkdir()
+    report = root / "out" / "scan.json"
+    scan = subprocess.Popen([BIN / "fxr-forensic", "scan", str(evidence), "--json", str(report), "--quiet",
+                             "--cluster", cluster.address], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_items(out / "scan.custody.jsonl", 3, scan)
-        os.kill(cluster.workers[0].pid, signal.SIGKILL)
+        _wait_for_items(root / "out" / "scan.custody.jsonl", 3, scan)
+        interrupt()
         _, stderr = scan.communicate(timeout=600)
     finally:
         if scan.poll() is None:
             scan.kill()
-    assert scan.returncode == 0, stderr
-    items = json.loads((out / "scan.json").read_text())["items"]
+    return scan.returncode, stderr, evidence, report
+
+
+def _every_photo_once(evidence: Path, report: Path) -> None:
+    items = json.loads(report.read_text())["items"]
     assert sorted(item["path"] for item in items) == sorted(f"evidence/{path.name}" for path in evidence.iterdir())
     assert all(item["status"] == "scored" for item in items)
-    journal = (out / "scan.journal.jsonl").read_text().splitlines()[1:]  # after its header
-    assert len(journal) == len(items)
-    assert verify_log(out / "scan.custody.jsonl").ok
+    assert verify_log(report.with_name("scan.custody.jsonl")).ok
+
+
+def test_a_worker_killed_mid_scan_loses_and_duplicates_nothing(cluster, tmp_path):
+    status, stderr, evidence, report = _interrupted_scan(
+        cluster, tmp_path, lambda: os.kill(cluster.workers[0].pid, signal.SIGKILL))
+    assert status == 0, stderr
+    _every_photo_once(evidence, report)
+    journal = report.with_name("scan.journal.jsonl").read_text().splitlines()[1:]  # after its header
+    assert len(journal) == len(list(evidence.iterdir()))
 
 
 def test_a_scheduler_gone_mid_scan_ends_with_exit_6_and_a_local_resume_completes(cluster, tmp_path):
-    evidence = _many_photos(tmp_path / "evidence", 24)
-    out = tmp_path / "out"
-    out.mkdir()
-    scan = _start_scan(evidence, out / "scan.json", "--cluster", cluster.address)
-    try:
-        _wait_for_items(out / "scan.custody.jsonl", 3, scan)
-        cluster.scheduler.kill()
-        _, stderr = scan.communicate(timeout=300)
-    finally:
-        if scan.poll() is None:
-            scan.kill()
-    assert scan.returncode == 6 and "went away mid-scan" in stderr and "--resume" in stderr, stderr
+    status, stderr, evidence, report = _interrupted_scan(cluster, tmp_path, cluster.scheduler.kill)
+    assert status == 6 and "went away mid-scan" in stderr and "--resume" in stderr, stderr
     assert "Traceback" not in stderr
-    resumed = _scan(evidence, out / "scan.json", "--resume", "--workers", "1")
+    resumed = _scan(evidence, report, "--resume", "--workers", "1")
     assert resumed.returncode == 0, resumed.stderr
-    items = json.loads((out / "scan.json").read_text())["items"]
-    assert sorted(item["path"] for item in items) == sorted(f"evidence/{path.name}" for path in evidence.iterdir())
-    assert all(item["status"] == "scored" for item in items)
-    assert verify_log(out / "scan.custody.jsonl").ok
+    _every_photo_once(evidence, report)
 
 
 def test_an_unreachable_cluster_is_refused_before_anything_is_written(tmp_path):
