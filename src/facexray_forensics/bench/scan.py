@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -195,17 +197,30 @@ def _commit(folder: str) -> str | None:
     return completed.stdout.strip() or None
 
 
+def _alternating(rounds: int, sides: dict[str, Callable[[], dict]], progress: Callable[[str], None]) -> dict[str, list[dict]]:
+    """Each side's benchmark ``rounds`` times, the order flipped every round so neither always runs first."""
+    runs: dict[str, list[dict]] = {side: [] for side in sides}
+    for round_index in range(rounds):
+        for side in list(sides) if round_index % 2 == 0 else list(sides)[::-1]:
+            runs[side].append(sides[side]())
+            progress(f"round {round_index + 1}/{rounds}: {side} {runs[side][-1]['images_per_s']} images/s")
+    return runs
+
+
+def _median_rate(runs: list[dict]) -> float:
+    return statistics.median(result["images_per_s"] for result in runs)
+
+
 def cluster_beside_local(cluster: str, rounds: int = 3, images: int = 32, model_dir: str | None = None,
                          device: str = "cpu", workers: int = 0, batch_size: int = 16, progress=lambda line: None) -> dict:
     """The scan on ``cluster`` and on the local pool, ``rounds`` times each in alternating order: medians of
     images_per_s, the cluster path's overhead per item, and what a scaling model needs (the coordinator's
     journal and custody time per item, the bytes each image brings from storage)."""
-    runs: dict[str, list[dict]] = {"local": [], "cluster": []}
-    for round_index in range(rounds):
-        for side in ("local", "cluster") if round_index % 2 == 0 else ("cluster", "local"):
-            runs[side].append(run(images, model_dir, device, workers, batch_size, cluster if side == "cluster" else None))
-            progress(f"round {round_index + 1}/{rounds}: {side} {runs[side][-1]['images_per_s']} images/s")
-    median = {side: statistics.median(result["images_per_s"] for result in runs[side]) for side in runs}
+    runs = _alternating(rounds, {
+        "local": lambda: run(images, model_dir, device, workers, batch_size),
+        "cluster": lambda: run(images, model_dir, device, workers, batch_size, cluster),
+    }, progress)
+    median = {side: _median_rate(runs[side]) for side in runs}
     records_ms = statistics.median(result["records_ms_per_image"] for result in runs["cluster"])
     return {
         "benchmark": "scan on a cluster beside the local pool", "cluster": cluster, "rounds": rounds, "images": images,
@@ -236,13 +251,8 @@ def compare(against: str, rounds: int = 3, images: int = 32, model_dir: str | No
     arguments = {"images": images, "model_dir": None if model is None else str(model), "device": device,
                  "workers": workers, "batch_size": batch_size}
     sides = {"this": "", "against": os.path.abspath(against)}
-    runs: dict[str, list[dict]] = {"this": [], "against": []}
-    for round_index in range(rounds):
-        order = ("this", "against") if round_index % 2 == 0 else ("against", "this")
-        for side in order:
-            runs[side].append(_one_run(sides[side], arguments))
-            progress(f"round {round_index + 1}/{rounds}: {side} {runs[side][-1]['images_per_s']} images/s")
-    medians = {side: statistics.median(run["images_per_s"] for run in runs[side]) for side in runs}
+    runs = _alternating(rounds, {side: partial(_one_run, source, arguments) for side, source in sides.items()}, progress)
+    medians = {side: _median_rate(runs[side]) for side in runs}
     source = str(Path(__file__).resolve().parents[2])
     return {
         "benchmark": "scan", "rounds": rounds, **arguments,
