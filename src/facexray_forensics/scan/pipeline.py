@@ -142,7 +142,7 @@ def run_scan(
     dashboard's address). A second scan of the same outputs, while this one
     runs, is refused with ValueError; a ``cluster`` setting that cannot be
     reached, or that goes away mid-scan, raises
-    :class:`~facexray_forensics.scan.cluster.ClusterError`.
+    :class:`~facexray_forensics.scan.executor.ClusterError`.
     """
     scan = Scan(evidence, outputs, plugins, settings, case or ScanCase(), resume, sources, progress,
                 timings if timings is not None else ScanTimings(), notify)

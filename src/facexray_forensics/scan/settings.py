@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from facexray_forensics.plugins import Plugin, Setting, setting_table
+from facexray_forensics.plugins import Plugin, setting_table
 from facexray_forensics.records import ScanReport
 
 @dataclass(frozen=True, init=False)
 class ScanSettings:
     """The settings a front end gives a scan, by name; None means not given.
 
-    :meth:`resolve` checks them against what the scan and its plugins declare
-    and fills in every other declared default. The resolved values are what
+    :meth:`for_plugins` checks them against what the scan and its plugins
+    declare and fills in every other declared default. The resolved values are what
     the plugins read and what the custody log records.
     """
 
@@ -25,17 +25,15 @@ class ScanSettings:
     def __init__(self, **given: Any) -> None:
         object.__setattr__(self, "given", {name: value for name, value in given.items() if value is not None})
 
-    def resolve(self, table: Mapping[str, Setting]) -> dict[str, Any]:
-        """Each setting of ``table`` with its value; ValueError for a bad value or one that nothing in it reads."""
+    def for_plugins(self, plugins: Sequence[type[Plugin] | Plugin]) -> dict[str, Any]:
+        """Each setting a scan with ``plugins`` reads, with its value: given, else its default.
+        ValueError for a bad value, or a given one that none of them reads."""
+        table = setting_table(plugins)
         unread = [name for name in self.given if name not in table]
         if unread:
             raise ValueError(f"no plugin of this scan reads {', '.join(sorted(unread))} "
                              f"(its settings: {', '.join(table)})")
         return {name: setting.check(self.given.get(name, setting.default)) for name, setting in table.items()}
-
-    def for_plugins(self, plugins: Sequence[type[Plugin] | Plugin]) -> dict[str, Any]:
-        """The resolved settings of a scan with ``plugins``."""
-        return self.resolve(setting_table(plugins))
 
 
 @dataclass(frozen=True)
