@@ -125,14 +125,17 @@ def _wait_for_items(custody: Path, count: int, process: subprocess.Popen, timeou
     while time.monotonic() < deadline and process.poll() is None:
         if custody.exists() and custody.read_text().count('"item_analysed"') >= count:
             return
-        time.sleep(0.2)
+        time.sleep(0.05)
     raise AssertionError(f"the scan did not reach {count} items (exit {process.poll()})")
 
 
+PHOTOS = 60
+
+
 def _interrupted_scan(cluster: Cluster, root: Path, interrupt) -> tuple[int, str, Path, Path]:
-    """A cluster scan of 24 photos, ``interrupt()`` called once 3 items are recorded: exit status,
+    """A cluster scan of PHOTOS photos, ``interrupt()`` called once 3 items are recorded: exit status,
     stderr, the evidence folder and the JSON report's path."""
-    evidence = _many_photos(root / "evidence", 24)
+    evidence = _many_photos(root / "evidence", PHOTOS)
     (root / "out").mkdir()
     report = root / "out" / "scan.json"
     scan = subprocess.Popen([BIN / "fxr-forensic", "scan", str(evidence), "--json", str(report), "--quiet",
@@ -140,6 +143,8 @@ def _interrupted_scan(cluster: Cluster, root: Path, interrupt) -> tuple[int, str
     try:
         _wait_for_items(root / "out" / "scan.custody.jsonl", 3, scan)
         interrupt()
+        recorded = (root / "out" / "scan.custody.jsonl").read_text().count('"item_analysed"')
+        assert recorded < PHOTOS, "the scan ended before the interruption: nothing was tested"
         _, stderr = scan.communicate(timeout=600)
     finally:
         if scan.poll() is None:
@@ -164,7 +169,13 @@ def test_a_worker_killed_mid_scan_loses_and_duplicates_nothing(cluster, tmp_path
 
 
 def test_a_scheduler_gone_mid_scan_ends_with_exit_6_and_a_local_resume_completes(cluster, tmp_path):
-    status, stderr, evidence, report = _interrupted_scan(cluster, tmp_path, cluster.scheduler.kill)
+    def freeze_workers_then_lose_the_scheduler():
+        # Frozen workers cannot finish the scan in the moment before the scheduler dies.
+        for worker in cluster.workers:
+            os.kill(worker.pid, signal.SIGSTOP)
+        cluster.scheduler.kill()
+
+    status, stderr, evidence, report = _interrupted_scan(cluster, tmp_path, freeze_workers_then_lose_the_scheduler)
     assert status == 6 and "went away mid-scan" in stderr and "--resume" in stderr, stderr
     assert "Traceback" not in stderr
     resumed = _scan(evidence, report, "--resume", "--workers", "1")
