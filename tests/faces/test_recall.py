@@ -59,14 +59,14 @@ def test_auto_finds_a_100px_face_in_1080p_that_hog_at_640_misses(small_face_1080
     auto = extractors["auto"].frame_faces(Frame(small_face_1080p.pixels))
     assert not _found(small_face_1080p, hog) and hog.detector == "hog"
     assert _found(small_face_1080p, auto) and len(auto.crops) == 1
-    assert auto.detector == "hog_fine" and auto.crops[0].detected.detector == "hog_fine"
+    assert auto.detector == "mtcnn" and auto.crops[0].detected.detector == "mtcnn"
 
 
 def test_auto_finds_a_face_masked_below_the_eyes_and_aligns_it(astronaut_face, extractors):
     case = _composite(astronaut_face, "occluded", 150, size=(640, 480), seed=4)
     assert not _found(case, extractors["hog"].frame_faces(Frame(case.pixels)))
     auto = extractors["auto"].frame_faces(Frame(case.pixels))
-    assert auto.detector == "cnn" and _found(case, auto)
+    assert auto.detector == "mtcnn" and _found(case, auto)
     # The 68 points may follow the mask, but their extent, which alignment uses, stays on the face.
     landmarks = max(auto.crops, key=lambda crop: box_iou(case.truth, crop.detected.box)).detected.landmarks
     centre, truth_centre = (landmarks.min(0) + landmarks.max(0)) / 2, np.add(case.truth[:2], case.truth[2:]) / 2
@@ -76,7 +76,7 @@ def test_auto_finds_a_face_masked_below_the_eyes_and_aligns_it(astronaut_face, e
 
 def test_merging_passes_keeps_the_first_box_of_a_face_and_adds_new_ones():
     first = [detect.Candidate((100, 100, 200, 200), 0.3, "hog")]
-    later = [detect.Candidate((110, 105, 215, 210), 2.0, "hog_fine"), detect.Candidate((400, 100, 480, 180), 0.9, "hog_fine")]
+    later = [detect.Candidate((110, 105, 215, 210), 0.99, "mtcnn"), detect.Candidate((400, 100, 480, 180), 0.95, "mtcnn")]
     assert box_iou(first[0].box, later[0].box) >= detect.MERGE_IOU
     assert detect.merge_passes(first, later) == [first[0], later[1]]
 
@@ -89,7 +89,7 @@ def test_a_face_every_pass_finds_is_reported_once(astronaut_face, monkeypatch):
     detector = FaceDetector("auto", min_face=80)
     found = detector.find(case.pixels)
     hog_alone = FaceDetector("hog").detect(case.pixels)
-    assert found.detector == "cnn"
+    assert found.detector == "mtcnn"
     faces = [face for face in found.faces if box_iou(case.truth, face.box) > 0]
     assert len(faces) == 1 and faces[0].detector == "hog"
     assert faces[0].box == max(hog_alone, key=lambda face: box_iou(case.truth, face.box)).box
@@ -146,22 +146,23 @@ def test_faces_finding_counts_frames_by_the_pass_that_ran(small_face_1080p):
     near = plugin.process(_item(np.ascontiguousarray(data.astronaut())), {})
     far = plugin.process(_item(small_face_1080p.pixels), {})
     assert near.values["detectors"] == {"hog": 1}
-    assert far.values["detectors"] == {"hog_fine": 1} and len(far.crops) == 1
+    assert far.values["detectors"] == {"mtcnn": 1} and len(far.crops) == 1
 
 
 def test_faces_between_min_face_and_the_hog_window_are_found(astronaut_face, extractors):
     # 72 px: under HOG's 80-px window at full resolution, over the scan's 64-px minimum.
     case = _composite(astronaut_face, "plain", 72, seed=7)
     result = extractors["auto"].frame_faces(Frame(case.pixels))
-    assert _found(case, result) and result.detector == "hog_fine"
+    assert _found(case, result) and result.detector == "mtcnn"
 
 
 def test_min_face_is_stated_in_frame_pixels_and_sizes_the_passes(astronaut_face):
     for min_face in (32, 64, 100):
         smallest = FaceDetector("auto", min_face=min_face).smallest_faces(*FULL_HD[::-1])
-        assert smallest["hog"] == pytest.approx(240) and smallest["hog_fine"] == pytest.approx(min_face)
-        assert smallest["cnn"] == pytest.approx(max(min_face, 80 * math.sqrt(FULL_HD[0] * FULL_HD[1] / detect.CNN_MAX_PIXELS)))
-    assert FaceDetector("auto", min_face=64).smallest_faces(480, 640)["cnn"] == pytest.approx(64)
+        assert smallest == {"hog": pytest.approx(240), "mtcnn": min_face}
+        cnn = FaceDetector("cnn", min_face=min_face).smallest_faces(*FULL_HD[::-1])["cnn"]
+        assert cnn == pytest.approx(max(min_face, 80 * math.sqrt(FULL_HD[0] * FULL_HD[1] / detect.CNN_MAX_PIXELS)))
+    assert FaceDetector("cnn", min_face=64).smallest_faces(480, 640)["cnn"] == pytest.approx(64)
     extractor = FaceExtractor(DetectionSettings(min_face=100))
     small, large = (_composite(astronaut_face, "plain", width, seed=7) for width in (90, 130))
     assert not extractor.frame_faces(Frame(small.pixels)).crops

@@ -19,7 +19,7 @@ import pytest
 from skimage import data
 
 from facexray_forensics.evidence import DecodeLimits, decode_frames
-from facexray_forensics.faces import FaceDetector, box_iou, detect
+from facexray_forensics.faces import FaceDetector, box_iou
 from facexray_forensics.faces.extract import DetectionSettings, FaceExtractor
 from facexray_forensics.faces.track import TRACK, expected_faces, track_match
 from facexray_forensics.plugins import ScanContext
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evidence"))
 from video_media import encode_video  # noqa: E402  (the evidence tests' video maker)
 
 FRAMES, HARD = 7, 3
-SIZE = (352, 288)  # width, height: small, so the whole-frame CNN pass stays quick
+SIZE = (352, 288)  # width, height: small, so the frames stay quick to code and detect
 PATCH = (slice(20, 260), slice(100, 340))  # the astronaut's head and shoulders, 240 px square
 STEP, TOP = 12, 24  # the patch moves 12 px right a frame
 
@@ -69,16 +69,16 @@ def _scene(astronaut, hard) -> list[np.ndarray]:
     return frames
 
 
-def _blur(canvas, box):
-    """A heavy Gaussian blur (sigma 8 px on an 88-px face): no pass finds the face, even in its region."""
-    x0, y0, x1, y1 = box
-    canvas[y0 - 40:y1 + 40, x0 - 40:x1 + 40] = cv2.GaussianBlur(canvas[y0 - 40:y1 + 40, x0 - 40:x1 + 40], (0, 0), 8)
+def _blurred(sigma):
+    """A Gaussian blur of ``sigma`` px over an 88-px face and around it."""
+    def blur(canvas, box):
+        x0, y0, x1, y1 = box
+        canvas[y0 - 40:y1 + 40, x0 - 40:x1 + 40] = cv2.GaussianBlur(canvas[y0 - 40:y1 + 40, x0 - 40:x1 + 40], (0, 0), sigma)
+    return blur
 
 
-def _cover(canvas, box):
-    """A grey block over the lower half of the face, from the nose down."""
-    x0, y0, x1, y1 = box
-    canvas[(y0 + y1) // 2:y1 + 10, x0 - 5:x1 + 5] = 128
+_blur = _blurred(11)  # no pass finds the face, even in its region
+_soft_blur = _blurred(8)  # the whole-frame passes miss it; MTCNN on its enlarged region does not
 
 
 def _leave(canvas, box):
@@ -110,7 +110,7 @@ def test_a_blurred_frame_missed_alone_is_found_by_the_landmarks_in_the_tracked_b
     alone, tracked = _per_frame_and_tracked(extractor, _video(_scene(astronaut, _blur)))
     truths = [_truth(astronaut[1], index) for index in range(FRAMES)]
     assert all(len(_hits(alone[index], truths[index])) == 1 for index in range(FRAMES) if index != HARD)
-    assert not alone[HARD].crops and alone[HARD].detector == "cnn"  # every whole-frame pass ran, in vain
+    assert not alone[HARD].crops and alone[HARD].detector == "mtcnn"  # every whole-frame pass ran, in vain
     (found,) = _hits(tracked[HARD], truths[HARD])
     assert len(tracked[HARD].crops) == 1 and found.detected.detector == TRACK
     assert found.detected.confidence >= 0.7 and tracked[HARD].track_misses == 0
@@ -120,16 +120,12 @@ def test_a_blurred_frame_missed_alone_is_found_by_the_landmarks_in_the_tracked_b
         assert boxes == [crop.detected.box for crop in alone[index].crops]
 
 
-def test_a_covered_face_the_capped_whole_frame_cnn_misses_is_found_by_the_cnn_on_its_region(
-        astronaut, extractor, monkeypatch):
-    # A 4K frame caps the whole-frame CNN below the scale of a 100-px face; here a small cap does
-    # the same to this small frame, while the region pass, sized to the expected face, is not capped.
-    monkeypatch.setattr(detect, "CNN_MAX_PIXELS", 40_000)
-    alone, tracked = _per_frame_and_tracked(extractor, _video(_scene(astronaut, _cover)))
+def test_a_blurred_face_the_whole_frame_misses_is_found_by_mtcnn_on_its_region(astronaut, extractor):
+    alone, tracked = _per_frame_and_tracked(extractor, _video(_scene(astronaut, _soft_blur)))
     truth = _truth(astronaut[1], HARD)
-    assert not _hits(alone[HARD], truth)
+    assert not _hits(alone[HARD], truth) and alone[HARD].detector == "mtcnn"
     (found,) = _hits(tracked[HARD], truth)
-    assert found.detected.detector == "cnn_region"
+    assert found.detected.detector == "mtcnn_region"
 
 
 def test_a_face_that_left_is_a_recorded_miss_and_is_not_carried_on(astronaut, extractor):

@@ -89,7 +89,7 @@ def test_two_plugins_may_share_a_setting_only_identically():
 
 def test_the_builtin_plugins_declare_one_consistent_table():
     table = setting_table(BUILTIN_PLUGINS)
-    assert table["model_dir"].flag == "--model" and table["detector"].choices == ("auto", "hog", "cnn")
+    assert table["model_dir"].flag == "--model" and table["detector"].choices == ("auto", "hog", "mtcnn", "cnn")
     assert {name for name, setting in table.items() if setting.runtime} == {"workers", "device", "cluster", "batch_size", "model_threads"}
 
 

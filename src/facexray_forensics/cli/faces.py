@@ -4,6 +4,8 @@ import json
 
 import click
 
+from facexray_forensics.faces.detect import METHODS
+
 
 @click.group()
 def faces() -> None:
@@ -16,8 +18,9 @@ def faces() -> None:
 @faces.command("index")
 @click.argument("real_dir", type=click.Path(exists=True, file_okay=False, readable=True))
 @click.argument("index_dir", type=click.Path(file_okay=False, writable=True))
-@click.option("--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True,
-              help="dlib detector: HOG (fast) or the mmod CNN (slower, finds more).")
+@click.option("--detector", type=click.Choice(METHODS), default="hog", show_default=True,
+              help="Face detector: dlib's HOG (fast; the shipped model's faces), auto (HOG then MTCNN), MTCNN, "
+                   "or dlib's mmod CNN (slow).")
 @click.option("--upsample", type=click.IntRange(0, 3), default=0, show_default=True,
               help="Pyramid upsampling; each step halves the smallest face found (80 px at 0) and costs ~4x.")
 @click.option("--min-face", type=click.IntRange(8), default=64, show_default=True,

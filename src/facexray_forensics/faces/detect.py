@@ -1,55 +1,54 @@
-"""Face detection with dlib (HOG, the mmod CNN, or both chosen per frame) and 68 landmarks.
+"""Face detection with dlib's HOG, MTCNN, or dlib's mmod CNN (or HOG then MTCNN, per frame) and 68 landmarks.
 
-Every pass runs on a rescaled copy of the frame; its boxes are mapped back
-and the 68 landmarks are always fitted on the full-resolution frame, so the
-landmarks do not suffer from the rescaling. The passes, and the smallest
-face (box side in frame pixels) each finds:
+Every pass runs on a rescaled copy of the frame (or a pyramid of its own);
+its boxes are mapped back and the 68 landmarks are always fitted on the
+full-resolution frame, so the landmarks do not suffer from the rescaling.
+The passes, and the smallest face (box side in frame pixels) each finds:
 
 ``hog``
     HOG on a copy downscaled so its longer side is at most ``max_side``
     (640): about :data:`MIN_FACE_SIZE` pixels of that copy, i.e. 80 px in a
     640-px frame, 240 px in 1080p, 480 px in 4K; ``upsample=1`` halves that
     at about four times the cost. About 20 ms for any frame size.
-``hog_fine``
-    HOG on the whole frame at the scale where ``min_face`` meets the HOG
-    window (``MIN_FACE_SIZE / min_face``: 1.25 for the scan's 64 px), so it
-    finds ``min_face``. One whole-frame pass with dlib's own 5/6 pyramid
-    rather than overlapping tiles: on this CPU 640-px tiles with 25% overlap
-    cost 1.5-1.65 times the whole frame (the overlap is scanned twice), and
-    a whole frame has no tile border to cut a face. Capped at
-    :data:`FINE_MAX_PIXELS` (4K at twice its size, about 3 s); beyond the cap
-    the smallest face grows with the square root of the excess.
+``mtcnn``
+    The MTCNN cascade (:mod:`facexray_forensics.faces.mtcnn`) over the whole
+    frame, its pyramid starting where ``min_face`` meets its 12-pixel window,
+    so it finds ``min_face`` at any frame size; a fraction of a second for a
+    1080p frame at 64 px. It finds most faces HOG misses: under a surgical
+    mask, a hand or sunglasses, turned, blurred or small. Its boxes (brow
+    to below the chin) are mapped to HOG's convention by
+    :data:`MTCNN_TO_HOG_BOX`, so every pass reports the same kind of box
+    and the 68-point fit, trained on HOG boxes, starts where it expects.
+    Only faces of O-Net probability at least :data:`MTCNN_MIN_PROBABILITY`
+    are kept.
 ``cnn``
     dlib's mmod CNN, whose smallest box is about :data:`CNN_MIN_FACE_SIZE`
     (80, measured) pixels of its input, at the scale
     ``CNN_MIN_FACE_SIZE / min_face`` capped at :data:`CNN_MAX_PIXELS`
     (about 15 s of one core here): ``min_face`` up to frames of about
-    1.3 Mpx at 64 px, then 80 px in 1080p and 160 px in 4K.
+    1.3 Mpx at 64 px, then 80 px in 1080p and 160 px in 4K. Chosen by name
+    only: MTCNN finds as much on ``fxr-forensic bench faces`` at a tiny
+    fraction of the time.
 
-``method="auto"`` runs them in that order and stops at the first that finds
-a sure face (HOG margin at least :data:`SURE_CONFIDENCE`); ``hog_fine``
-only where the ``hog`` copy is too small to show a ``min_face`` face. Boxes
-of a later pass that overlap an earlier one (IoU at least
-:data:`MERGE_IOU`) are dropped, so a face is reported once, with the box of
-the first pass that found it (``hog`` mode's own box where that pass found
-it). Limitations: once a frame has one sure face the later passes do not
-run, so a second, smaller or occluded face in the same frame is found only
-if the ``hog`` pass finds it. The CNN finds many faces that HOG misses:
-under a surgical mask, a hand or sunglasses, or turned up to about 45°;
-on a few masked composites about three in four of 100 px and more, so
-``fxr-forensic bench faces`` is the measure. Their 68 landmarks come from a
-predictor trained on unoccluded faces and may follow the occluder rather
-than the hidden mouth or chin; the alignment uses only their extent and
-centre, which stay close to the face.
+``method="auto"`` runs ``hog``, then ``mtcnn`` unless ``hog`` found a sure
+face (margin at least :data:`SURE_CONFIDENCE`) in a frame small enough for
+its copy to show faces down to :data:`HOG_BLIND_RATIO` times ``min_face``.
+In a large frame MTCNN therefore always runs, so a small or masked second
+face beside a sure one is still found. Boxes of the later pass that overlap an earlier one (IoU at least
+:data:`MERGE_IOU`) are dropped, so a face is reported once, with the box
+of the first pass that found it (``hog`` mode's own box where that pass
+found it). The 68 landmarks of a masked face come from a predictor trained
+on unoccluded faces and may follow the occluder rather than the hidden
+mouth or chin; the alignment uses only their extent and centre, which stay
+close to the face.
 
 :meth:`FaceDetector.find_in_region` looks again inside one box, where a face
 track (:mod:`facexray_forensics.faces.track`) expects a face that the frame's
 passes missed: the box enlarged by :data:`REGION_MARGIN` on each side is cut
 out and each pass runs on that region alone, scaled so a face of the box's
 size spans :data:`REGION_FACE_WINDOWS` detector windows whatever the frame's
-size (the whole-frame CNN is capped at :data:`CNN_MAX_PIXELS`; a region of
-a few hundred pixels is not, and takes under a second here). Its
-faces are recorded as ``"hog_region"`` or ``"cnn_region"``.
+size. Its faces are recorded as ``"hog_region"``, ``"mtcnn_region"`` or
+``"cnn_region"``.
 
 Faces that touch the frame border (tight crops such as UTKFace) are missed by
 a sliding-window detector; ``pad`` adds a border of that fraction of the
@@ -72,21 +71,35 @@ MIN_FACE_SIZE = 80
 #: Smallest box side, in pixels of its input, that the mmod CNN finds without upsampling
 #: (measured on the astronaut's face: found from a 62-px landmark width, with an 80-px box).
 CNN_MIN_FACE_SIZE = 80
-#: Largest copy, in pixels, of the ``hog_fine`` pass (4K at 2×: about 3 s and 0.5 GB).
-FINE_MAX_PIXELS = 36_000_000
 #: Largest copy, in pixels, of the ``cnn`` pass (a 1080p frame: about 15 s of one core here).
 CNN_MAX_PIXELS = 2_100_000
-#: HOG margin from which ``auto`` trusts a face and runs no further pass. On 150 photos of
+#: HOG margin from which ``auto`` trusts a face and, in a frame HOG's copy sees whole, runs no MTCNN. On 150 photos of
 #: the shared LFW, UTKFace and Helen sets the best face scores 1.76 at the median and 0.59
 #: at the 5th percentile, so about 4% of plain photos take the slower passes; the
 #: astronaut's mission patch scores 0.07.
 SURE_CONFIDENCE = 0.5
+#: ``auto`` runs MTCNN beside a sure HOG face where HOG's copy misses faces up to more than this
+#: many times ``min_face``: in 1080p (240 px against 64) but not at 640x480 (80 px), where MTCNN
+#: would add 20 ms to HOG's 25 for faces of 64-80 px only.
+HOG_BLIND_RATIO = 2.0
 #: Boxes of two passes overlapping this much (intersection over union) are one face.
 MERGE_IOU = 0.3
 #: What ``FaceDetector(method=...)`` accepts.
-METHODS = ("auto", "hog", "cnn")
+METHODS = ("auto", "hog", "mtcnn", "cnn")
+#: The whole-frame passes of each method, in order.
+PASSES = {"auto": ("hog", "mtcnn"), "hog": ("hog",), "mtcnn": ("mtcnn",), "cnn": ("cnn",)}
 #: The passes :meth:`FaceDetector.find_in_region` runs, in order, for each method.
-REGION_PASSES = {"hog": ("hog",), "auto": ("hog", "cnn"), "cnn": ("cnn",)}
+REGION_PASSES = PASSES
+#: HOG's box from MTCNN's: (left shift, top shift, width, height) in MTCNN box sides. The medians
+#: over 144 photos of the shared LFW and Helen sets where both found the one face (interquartile
+#: ranges 0.13, 0.15, 0.12, 0.13): HOG's box starts at the brows, a fifth of a side lower.
+MTCNN_TO_HOG_BOX = (-0.012, 0.198, 1.116, 1.110)
+#: Least O-Net probability of a kept MTCNN face. On 40 faceless 1080p backgrounds of the face
+#: benchmark the cascade's own 0.7 let through one box, of 0.906.
+MTCNN_MIN_PROBABILITY = 0.9
+#: MTCNN's pyramid starts this much below ``min_face``: its boxes are smaller than HOG's
+#: (:data:`MTCNN_TO_HOG_BOX`), and a face a little under the first level's window is missed.
+MTCNN_REACH = 0.8
 #: What :meth:`FaceDetector.find_in_region` adds to each side of the expected box, in box sides:
 #: the face may have moved or grown since the frames the box was predicted from.
 REGION_MARGIN = 0.5
@@ -94,7 +107,7 @@ REGION_MARGIN = 0.5
 #: than expected still fills a window, and a 2×2-side region stays a few hundred pixels wide.
 REGION_FACE_WINDOWS = 1.5
 #: Detector window side, in pixels of its input, of each kind of pass.
-_WINDOWS = {"hog": MIN_FACE_SIZE, "cnn": CNN_MIN_FACE_SIZE}
+_WINDOWS = {"hog": MIN_FACE_SIZE, "cnn": CNN_MIN_FACE_SIZE, "mtcnn": MIN_FACE_SIZE}
 
 _MODEL_PACKAGE = "face_recognition_models"
 
@@ -127,10 +140,11 @@ class DetectedFace:
 
     ``box`` is (x0, y0, x1, y1) in frame pixels; ``landmarks`` are the 68 dlib
     points (x, y) in frame pixels, float32; ``confidence`` is the detector's
-    score (HOG: SVM margin, larger is surer, about 0 at the threshold; CNN:
-    mmod confidence); ``detector`` is the pass that found it: ``"hog"``,
-    ``"hog_fine"`` or ``"cnn"``, ``"hog_region"`` or ``"cnn_region"`` (the
-    pass run again where a face track expects a face), or ``"track"`` (no
+    score (HOG: SVM margin, larger is surer, about 0 at the threshold; MTCNN:
+    O-Net's face probability; CNN: mmod confidence); ``detector`` is the pass
+    that found it: ``"hog"``, ``"mtcnn"`` or ``"cnn"``, ``"hog_region"``,
+    ``"mtcnn_region"`` or ``"cnn_region"`` (the pass run again where a face
+    track expects a face), or ``"track"`` (no
     pass found it: the landmarks fitted in the box a face track predicts, and
     ``confidence`` is their crop's match with the track's neighbouring crops;
     see :mod:`facexray_forensics.faces.track`).
@@ -205,14 +219,14 @@ class FaceDetector:
     """Find faces and their 68 landmarks in RGB uint8 frames.
 
     ``method`` is ``"hog"`` (the fast pass alone; the face index uses it),
-    ``"cnn"`` (the mmod pass alone: finds more occluded, turned and small
-    faces, about 50× slower on CPU) or ``"auto"`` (hog, then hog_fine, then
-    cnn, each only while the frame has no sure face; see the module notes).
-    ``upsample`` is dlib's pyramid upsampling count of the hog pass and
-    ``max_side`` caps the longer side of the image it sees; ``min_face`` (box
-    side in frame pixels) sizes the hog_fine and cnn passes; ``pad`` is the
-    border added around each pass's image (fraction of its longer side) so
-    faces cut by the frame edge are still found.
+    ``"mtcnn"`` (the MTCNN pass alone), ``"cnn"`` (dlib's mmod pass alone,
+    hundreds of times slower than HOG on a CPU) or ``"auto"`` (hog, then
+    mtcnn where hog is not enough; see the module notes). ``upsample`` is
+    dlib's pyramid upsampling count of the hog pass and ``max_side`` caps the
+    longer side of the image it sees; ``min_face`` (box side in frame pixels)
+    sizes the mtcnn and cnn passes; ``pad`` is the border added around each
+    pass's image (fraction of its longer side) so faces cut by the frame edge
+    are still found.
     """
 
     def __init__(
@@ -240,26 +254,31 @@ class FaceDetector:
         self.max_side = int(max_side)
         self.pad = float(pad)
         self.min_face = int(min_face)
-        self.passes = {"hog": ("hog",), "cnn": ("cnn",), "auto": ("hog", "hog_fine", "cnn")}[method]
+        self.passes = PASSES[method]
         if "hog" in self.passes:
             self._hog = dlib.get_frontal_face_detector()
         if "cnn" in self.passes:
             self._cnn = dlib.cnn_face_detection_model_v1(str(cnn_detector_path()))
+        if "mtcnn" in self.passes:
+            from facexray_forensics.faces import mtcnn
+
+            mtcnn.load_stages()  # fails here, at start-up, where the shipped weights are not the recorded file
+            self._mtcnn = mtcnn.detect_faces
         self._predictor = dlib.shape_predictor(str(shape_predictor_path()))
         self._dlib = dlib
 
     def _scale(self, detector: str, height: int, width: int) -> float:
-        """How much ``detector``'s pass rescales a height × width frame."""
+        """How much ``detector``'s pass rescales a height × width frame (MTCNN has its own pyramid)."""
         if detector == "hog":
             return min(1.0, self.max_side / max(height, width))
-        if detector == "hog_fine":
-            return _capped(MIN_FACE_SIZE / self.min_face, height * width, FINE_MAX_PIXELS)
+        if detector == "mtcnn":
+            return 1.0
         return _capped(CNN_MIN_FACE_SIZE / self.min_face, height * width, CNN_MAX_PIXELS)
 
     def smallest_faces(self, height: int, width: int) -> dict[str, float]:
         """The smallest box side, in frame pixels, that each of this method's passes finds
         in a height × width frame."""
-        window = {"hog": MIN_FACE_SIZE * 0.5**self.upsample, "hog_fine": MIN_FACE_SIZE, "cnn": CNN_MIN_FACE_SIZE}
+        window = {"hog": MIN_FACE_SIZE * 0.5**self.upsample, "mtcnn": self.min_face, "cnn": CNN_MIN_FACE_SIZE}
         return {name: window[name] / self._scale(name, height, width) for name in self.passes}
 
     def _copy(self, frame: np.ndarray, scale: float) -> tuple[np.ndarray, int]:
@@ -277,42 +296,57 @@ class FaceDetector:
             copy = cv2.copyMakeBorder(copy, border, border, border, border, cv2.BORDER_REPLICATE)
         return copy, border
 
-    def _boxes(self, detector: str, image: np.ndarray) -> list[tuple[float, float, float, float, float]]:
-        """Detector boxes (x0, y0, x1, y1, confidence) in the coordinates of ``image``."""
+    def _boxes(self, detector: str, image: np.ndarray, smallest: float,
+               upsample: int) -> list[tuple[float, float, float, float, float]]:
+        """Detector boxes (x0, y0, x1, y1, confidence) in the coordinates of ``image``, in HOG's
+        box convention; ``smallest`` is the face side in ``image`` pixels MTCNN must reach,
+        ``upsample`` HOG's pyramid upsampling."""
         if detector == "cnn":
             return [
                 (d.rect.left(), d.rect.top(), d.rect.right() + 1, d.rect.bottom() + 1, float(d.confidence))
                 for d in self._cnn(image, 0)
             ]
-        # The fine pass is already scaled to min_face; upsampling it too would cost four times as much.
-        upsample = self.upsample if detector == "hog" else 0
+        if detector == "mtcnn":
+            left, top, width, height = MTCNN_TO_HOG_BOX
+            boxes = []
+            for face in self._mtcnn(image, smallest * MTCNN_REACH):
+                x0, y0, x1, _ = face.box
+                side = x1 - x0
+                x0, y0 = x0 + left * side, y0 + top * side
+                if face.probability >= MTCNN_MIN_PROBABILITY:
+                    boxes.append((x0, y0, x0 + width * side, y0 + height * side, face.probability))
+            return boxes
         rects, scores, _ = self._hog.run(image, upsample, 0.0)
         return [(r.left(), r.top(), r.right() + 1, r.bottom() + 1, float(s)) for r, s in zip(rects, scores)]
 
     def _run_pass(self, frame: np.ndarray, detector: str, scale: float | None = None,
                   offset: tuple[int, int] = (0, 0), name: str | None = None) -> list[Candidate]:
-        """One pass over ``frame`` (at its own scale unless ``scale`` is given), its boxes moved
-        by ``offset`` (where ``frame`` is a region) and recorded as ``name`` (default: the pass)."""
-        scale = self._scale(detector, *frame.shape[:2]) if scale is None else scale
+        """One pass over ``frame`` (at its own scale unless ``scale`` is given, as for a region),
+        its boxes moved by ``offset`` (where ``frame`` is a region) and recorded as ``name``
+        (default: the pass)."""
+        whole_frame = scale is None
+        scale = self._scale(detector, *frame.shape[:2]) if whole_frame else scale
         image, border = self._copy(frame, scale)
+        # A region is scaled so the expected face spans REGION_FACE_WINDOWS windows: MTCNN must
+        # reach one, and HOG's upsampling would only repeat what the region's scale already does.
+        smallest = self.min_face * scale if whole_frame else _WINDOWS[detector]
+        upsample = self.upsample if whole_frame else 0
         shift = (offset[0], offset[1], offset[0], offset[1])
         return [
             Candidate(tuple(float((v - border) / scale + s) for v, s in zip((x0, y0, x1, y1), shift)),
                       confidence, name or detector)
-            for x0, y0, x1, y1, confidence in self._boxes(detector, image)
+            for x0, y0, x1, y1, confidence in self._boxes(detector, image, smallest, upsample)
         ]
 
     def _auto(self, frame: np.ndarray) -> tuple[list[Candidate], str]:
-        """The auto passes in order, each only while no face is sure; the boxes and the last pass."""
-        found, last = self._run_pass(frame, "hog"), "hog"
+        """hog, then mtcnn unless hog is sure of a face and sees nearly all sizes; the boxes
+        and the last pass."""
+        found = self._run_pass(frame, "hog")
         height, width = frame.shape[:2]
-        # The fine pass helps only where the hog copy is too small to show a min_face face.
-        hog_blind = self._scale("hog_fine", height, width) > self._scale("hog", height, width) * 2**self.upsample
-        if hog_blind and not _any_sure(found):
-            found, last = merge_passes(found, self._run_pass(frame, "hog_fine")), "hog_fine"
-        if not _any_sure(found):
-            found, last = merge_passes(found, self._run_pass(frame, "cnn")), "cnn"
-        return found, last
+        hog_sees_most_sizes = self.smallest_faces(height, width)["hog"] <= HOG_BLIND_RATIO * self.min_face
+        if hog_sees_most_sizes and _any_sure(found):
+            return found, "hog"
+        return merge_passes(found, self._run_pass(frame, "mtcnn")), "mtcnn"
 
     def _fit(self, frame: np.ndarray, found: Candidate) -> DetectedFace:
         """The face of one box, with its 68 landmarks fitted on the full-resolution frame."""
@@ -353,10 +387,8 @@ class FaceDetector:
         name = ""
         for detector in REGION_PASSES[self.method]:
             name = f"{detector}_region"
-            # Upsampling would only repeat what the region's own scale already does.
-            kind = "hog_fine" if detector == "hog" else detector
             scale = REGION_FACE_WINDOWS * _WINDOWS[detector] / side
-            found = [candidate for candidate in self._run_pass(region, kind, scale, (left, top), name)
+            found = [candidate for candidate in self._run_pass(region, detector, scale, (left, top), name)
                      if box_iou(candidate.box, box) >= MERGE_IOU and candidate.confidence >= min_confidence]
             if found:
                 break

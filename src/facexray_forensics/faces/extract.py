@@ -57,7 +57,7 @@ class CropGeometry:
 
 @dataclass(frozen=True)
 class DetectionSettings:
-    """How faces are found and which are kept: the detector ("auto", "hog" or "cnn",
+    """How faces are found and which are kept: the detector ("auto", "hog", "mtcnn" or "cnn",
     see :mod:`facexray_forensics.faces.detect`), the upsampling and input cap of its
     HOG pass, and the cuts (``min_face`` pixels of box side in the original frame,
     ``min_confidence`` of the detector's score). ``min_face`` is stated here once: it
@@ -106,7 +106,7 @@ class FrameFaces:
     below_confidence: int = 0
     too_small: int = 0
     frame_too_small: bool = False  # the frame itself is smaller than the minimum face
-    detector: str = ""  # the detector pass that ran last ("hog", "hog_fine", "cnn"); "" when none ran
+    detector: str = ""  # the detector pass that ran last ("hog", "mtcnn", "cnn"); "" when none ran
     track_misses: int = 0  # faces a track expected here that no second look found (faces.track)
     detect_seconds: float = 0.0  # detection with landmarks
     align_seconds: float = 0.0

@@ -13,7 +13,7 @@ there:
 
 1. the detector's passes on the expected box's region alone
    (:meth:`~facexray_forensics.faces.detect.FaceDetector.find_in_region`:
-   ``hog_region``, then ``cnn_region`` under ``auto``), with the scan's
+   ``hog_region``, then ``mtcnn_region`` under ``auto``), with the scan's
    confidence cut;
 2. else the 68 landmarks fitted in the expected box (detector ``"track"``),
    kept only when they pass :func:`track_match`: their aligned crop looks

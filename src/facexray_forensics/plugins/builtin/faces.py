@@ -6,6 +6,7 @@ import time
 from collections.abc import Mapping
 
 from facexray_forensics.evidence import DecodeError, DecodeLimits
+from facexray_forensics.faces.detect import METHODS
 from facexray_forensics.faces.extract import CropGeometry, DetectionSettings, FaceExtractor, FrameFaces
 from facexray_forensics.faces.track import SECOND_LOOKS
 from facexray_forensics.plugins import Plugin, ScanContext, Setting
@@ -46,11 +47,11 @@ class FacesPlugin(Plugin):
     Besides its declared settings it reads the scan's ``max_bytes``; the
     crop geometry comes from the card of the model in ``model_dir``. The
     finding's values count frames and faces, count under ``detectors``
-    the frames by the detector pass that ran last on them ("hog", "hog_fine",
+    the frames by the detector pass that ran last on them ("hog", "mtcnn",
     "cnn"; see :mod:`facexray_forensics.faces.detect`), count under
     ``faces_recovered`` the faces a video's face track found again where a
-    frame's detection missed them, by how ("hog_region", "cnn_region",
-    "track"; see :mod:`facexray_forensics.faces.track`), and under
+    frame's detection missed them, by how ("hog_region", "mtcnn_region",
+    "cnn_region", "track"; see :mod:`facexray_forensics.faces.track`), and under
     ``track_misses`` those it looked for there in vain, and carry the
     decoder's notes on the stream under ``stream`` (for a video: codec,
     duration, rotation, sampled timestamps, problems); ``crops`` hands the
@@ -60,12 +61,12 @@ class FacesPlugin(Plugin):
     """
 
     name = "faces"
-    version = "1.3.0"
+    version = "1.4.0"
     handles = frozenset({"image", "video"})
     requires = ("hashing",)
     parallel = True
-    description = ("Decodes frames within byte and pixel limits; dlib face detection (HOG, then HOG at full "
-                   "resolution and the mmod CNN where needed), 68 landmarks, aligned crops.")
+    description = ("Decodes frames within byte and pixel limits; face detection (dlib's HOG, then MTCNN where "
+                   "needed), dlib's 68 landmarks, aligned crops.")
     settings = (
         MODEL_DIR,
         Setting("max_pixels", "int", DecodeLimits.max_pixels, "Refuse to decode pictures whose header declares more "
@@ -77,11 +78,12 @@ class FacesPlugin(Plugin):
         # dlib's own cut is 0; at 0.1 the mission patch on the astronaut's suit (0.07) is dropped,
         # while about 1% of the single faces in the Helen photos score below it.
         Setting("min_confidence", "float", DetectionSettings.min_confidence, "Face detections with a confidence "
-                "(HOG: SVM margin) under this are counted but not scored; 0 keeps everything dlib finds."),
-        Setting("detector", "choice", DetectionSettings.detector, "dlib face detector: auto (per frame: HOG, then HOG at "
-                "full resolution and the mmod CNN where no face is sure yet; recorded per frame), hog (fast; misses "
-                "faces under 240 px in 1080p) or cnn (finds more small, occluded and turned faces, much slower on CPU).",
-                choices=("auto", "hog", "cnn")),
+                "(HOG: SVM margin; MTCNN: face probability, kept from 0.9) under this are counted but not scored; 0 keeps "
+                "everything the detectors return."),
+        Setting("detector", "choice", DetectionSettings.detector, "Face detector: auto (per frame: dlib's HOG, then "
+                "MTCNN down to min_face unless HOG is sure of a face in a small frame; recorded per frame), hog (fast; "
+                "misses faces under 240 px in 1080p and most masked faces), mtcnn (alone) or cnn (dlib's mmod CNN, "
+                "seconds per frame on a CPU).", choices=METHODS),
     )
 
     def start_up(self, context: ScanContext) -> None:
