@@ -88,3 +88,33 @@ def model_from_checkpoint(path: str | Path):
     model = create(settings["name"], class_head=settings.get("class_head", "gap"))
     model.load_state_dict(payload["model"], strict=True)
     return model.eval()
+
+
+def average_with_start(path: str | Path, share: float = 0.5) -> dict:
+    """A checkpoint whose weights are ``share`` of its own plus ``1 - share`` of the shipped
+    weights its chunk continued from (a weight soup of two fine-tunings of one model).
+
+    The start is the config's ``model.init`` directory, loaded with its SHA-256 check and
+    required to be the card the chunk recorded as its start, so a default replaced since
+    is refused. Floating tensors are averaged; counters (BatchNorm's batches seen) keep the
+    checkpoint's. What the chunk cost is unchanged; ``averaged_with_start`` records the share.
+    """
+    from facexray_forensics.model.weights import load_weights
+
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share must be in [0, 1], got {share}")
+    payload = load_checkpoint(path)
+    started_from = (payload.get("prior_training") or {}).get("continued_from")
+    init = payload["config"]["model"].get("init")
+    if not started_from or not init or not Path(init).is_dir():
+        raise ValueError(f"{path} did not continue from a weights directory; there is no start to average with")
+    start = load_weights(init)
+    if start.sha256 != started_from:
+        raise ValueError(f"{init} holds card {start.sha256}, but the chunk started from {started_from}")
+    start_state = start.model.state_dict()
+    payload["model"] = {
+        name: torch.lerp(start_state[name].to(tensor.dtype), tensor, share) if tensor.is_floating_point() else tensor
+        for name, tensor in payload["model"].items()
+    }
+    payload["prior_training"] = {**payload["prior_training"], "averaged_with_start": share}
+    return payload
