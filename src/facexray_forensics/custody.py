@@ -9,9 +9,15 @@ without that field. Changing any byte of a record breaks either its own hash
 or its successor's link, and :func:`verify_log` names the first record that
 no longer holds. The SHA-256 of the ``scan_finished`` line anchors the chain
 in the reports, which print it. Nothing in the log links to its last record,
-so a finished scan also seals the log: the sidecar ``LOG.head`` names the
-last record's number and SHA-256, and is written by rename. Continuing a
-sealed log removes the seal first; sealing again ends the continued scan.
+so a finishing scan also seals the log: the sidecar ``LOG.head`` names the
+last record's number and SHA-256, is written by rename, and is written again
+after each record of the finish stage. A log that records a finished scan
+must be sealed at its last record: a missing seal fails verification, since
+deleting it is how a changed last record would hide. A resumed scan leaves
+the seal where it was (its ``scan_resumed`` record follows the sealed one)
+until it seals again at its own end. Each ``report_written`` record names a
+report and its SHA-256; verification compares it with the file, where the
+file is there.
 
 Lines are written with one ``write`` on a descriptor opened O_APPEND and
 fsynced, so a killed scan leaves whole lines and a resumed scan continues
@@ -24,9 +30,10 @@ import datetime
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 GENESIS = "0" * 64
@@ -59,16 +66,26 @@ def _record_hash(record: Mapping[str, Any]) -> str:
 
 @dataclass
 class LogVerification:
-    """The outcome of :func:`verify_log`. ``first_broken`` is a 1-based line number."""
+    """The outcome of :func:`verify_log`. ``first_broken`` is a 1-based line number.
+
+    ``sealed`` is the record number the head sidecar names (None: no seal);
+    ``reports_matched`` and ``reports_missing`` are the report files named
+    by the last ``report_written`` record for each path that were checked,
+    and those not there to check.
+    """
 
     ok: bool
     records: int
     final_sha256: str | None
     first_broken: int | None = None
     reason: str | None = None
+    sealed: int | None = None
+    finished: bool = False  # the log holds a scan_finished record
+    reports_matched: list[str] = field(default_factory=list)
+    reports_missing: list[str] = field(default_factory=list)
 
 
-def verify_log(path: str | os.PathLike, expected_final_sha256: str | None = None) -> LogVerification:
+def verify_log(path: str | os.PathLike, expected_final_sha256: str | None = None, check_reports: bool = True) -> LogVerification:
     """Check every link of a custody log and name the first record that breaks.
 
     ``expected_final_sha256`` is the hash a report prints: the head of the
@@ -76,9 +93,19 @@ def verify_log(path: str | os.PathLike, expected_final_sha256: str | None = None
     log must hold that record, and only ``report_written`` records may follow
     it (a report cannot contain the hash of the record that names the
     report's own hash). This catches a cut-off, replaced or extended tail.
-    The head sidecar, when there is one (and it must be, with
-    ``expected_final_sha256``), must name the last record: that catches a
-    change to the last record, which no later link covers.
+
+    The head sidecar must be there once the log records a finished scan
+    (and always with ``expected_final_sha256``), and must name the last
+    record, or a record after which a ``scan_resumed`` record starts a scan
+    that has not finished: that catches a change to the last record, which
+    no later link covers. Without a finished scan and without a seal (an
+    interrupted first scan) the chain is all there is to check.
+
+    With ``check_reports``, the last ``report_written`` record of each
+    report path is compared with that file, where it is there (as recorded,
+    or under its name beside the log, for a case folder that was moved): a
+    different SHA-256 is a failure, a missing file is listed in
+    ``reports_missing``.
     """
     with open(path, "rb") as stream:
         content = stream.read()
@@ -91,6 +118,9 @@ def verify_log(path: str | os.PathLike, expected_final_sha256: str | None = None
     previous = GENESIS
     expected = None if expected_final_sha256 is None else expected_final_sha256.lower()
     anchor = None  # the number of the record the report names, once passed
+    line_sha256 = []  # of each line, in order
+    actions = []
+    reports: dict[str, tuple[int, Any]] = {}  # report path -> (the number of its last report_written record, its SHA-256)
     for number, line in enumerate(lines, start=1):
         if number == len(lines) and not complete:
             return LogVerification(False, number - 1, previous, number, "the last record is incomplete (no line end)")
@@ -109,6 +139,10 @@ def verify_log(path: str | os.PathLike, expected_final_sha256: str | None = None
         if record.get("sequence") != number:
             return LogVerification(False, number - 1, previous, number, f"sequence {record.get('sequence')!r}, expected {number}")
         previous = hashlib.sha256(line).hexdigest()
+        line_sha256.append(previous)
+        actions.append(record.get("action"))
+        if record.get("action") == "report_written" and isinstance(record.get("data"), dict):
+            reports[str(record["data"].get("path"))] = (number, record["data"].get("sha256"))
         if anchor is not None:
             if record.get("action") != "report_written":
                 return LogVerification(
@@ -118,7 +152,11 @@ def verify_log(path: str | os.PathLike, expected_final_sha256: str | None = None
             anchor = number
     if expected is not None and anchor is None:
         return LogVerification(False, len(lines), previous, len(lines), "the log has no record with the SHA-256 the report names")
-    return _check_seal(path, LogVerification(True, len(lines), previous), required=expected is not None)
+    chain = LogVerification(True, len(lines), previous, finished="scan_finished" in actions)
+    chain = _check_seal(path, chain, line_sha256, actions, required=expected is not None)
+    if chain.ok and check_reports:
+        chain = _check_reports(path, chain, reports)
+    return chain
 
 
 def seal_path(path: str | os.PathLike) -> str:
@@ -126,29 +164,90 @@ def seal_path(path: str | os.PathLike) -> str:
     return f"{os.fspath(path)}.head"
 
 
-def _check_seal(path: str | os.PathLike, chain: LogVerification, required: bool) -> LogVerification:
-    """``chain`` (an intact chain) checked against the head sidecar, when there is one or ``required``."""
+def _broken(chain: LogVerification, first_broken: int, reason: str) -> LogVerification:
+    return replace(chain, ok=False, first_broken=first_broken, reason=reason)
+
+
+def _check_seal(path: str | os.PathLike, chain: LogVerification, line_sha256: list[str], actions: list[Any],
+                required: bool) -> LogVerification:
+    """``chain`` (an intact chain) checked against the head sidecar: where one is, or the log records a finished scan, or ``required``."""
+    total = chain.records
     try:
         with open(seal_path(path), "rb") as stream:
             seal = json.loads(stream.read())
         sealed_records, sealed_sha256 = seal["records"], seal["final_sha256"]
-        if not isinstance(sealed_records, int) or not isinstance(sealed_sha256, str):
+        if not isinstance(sealed_records, int) or isinstance(sealed_records, bool) or not isinstance(sealed_sha256, str):
             raise ValueError("records must be a number and final_sha256 a string")
+        if sealed_records < 1:
+            raise ValueError(f"it seals {sealed_records} records")
     except FileNotFoundError:
-        if not required:
-            return chain
-        return LogVerification(False, chain.records, chain.final_sha256, chain.records,
-                               f"no head sidecar {seal_path(path)}: the last record cannot be checked")
+        if chain.finished:
+            finished = max(number for number, action in enumerate(actions, start=1) if action == "scan_finished")
+            return _broken(chain, total, f"the log records a finished scan (record {finished}) but its seal {seal_path(path)} is "
+                                         "missing: the last record cannot be checked (a finished scan always seals its log)")
+        if required:
+            return _broken(chain, total, f"no head sidecar {seal_path(path)}: the last record cannot be checked")
+        return chain
     except (OSError, ValueError, TypeError, KeyError) as error:
-        return LogVerification(False, chain.records, chain.final_sha256, chain.records, f"the head sidecar is not valid: {error}")
-    if sealed_records != chain.records:
-        return LogVerification(False, chain.records, chain.final_sha256, min(sealed_records, chain.records) + 1,
-                               f"the log holds {chain.records} records but was sealed with {sealed_records} "
-                               "(records added or removed at the end)")
-    if sealed_sha256 != chain.final_sha256:
-        return LogVerification(False, chain.records, chain.final_sha256, chain.records,
-                               "the last record was changed after the log was sealed (its SHA-256 differs from the head sidecar)")
+        return _broken(chain, total, f"the head sidecar is not valid: {error}")
+    chain = replace(chain, sealed=sealed_records)
+    if sealed_records > total:
+        return _broken(chain, total + 1, f"the log holds {total} records but was sealed with {sealed_records} (records removed at the end)")
+    if sealed_sha256 != line_sha256[sealed_records - 1]:
+        if sealed_records == total:
+            return _broken(chain, total, "the last record was changed after the log was sealed (its SHA-256 differs from the head sidecar)")
+        return _broken(chain, sealed_records, f"record {sealed_records}, which the head sidecar seals, was changed (its SHA-256 differs)")
+    if sealed_records < total:
+        later = actions[sealed_records:]
+        if "scan_finished" in later:
+            finished = sealed_records + later.index("scan_finished") + 1
+            return _broken(chain, total, f"the log holds {total} records but was sealed with {sealed_records}: the scan that "
+                                         f"finished at record {finished} would have sealed it again (the seal was replaced)")
+        if later[0] != "scan_resumed" or required:
+            return _broken(chain, sealed_records + 1, f"the log holds {total} records but was sealed with {sealed_records} "
+                                                      "(records added at the end)")
+    return chain  # sealed at its last record, or at the record before a resumed scan that has not finished
+
+
+def _check_reports(path: str | os.PathLike, chain: LogVerification, reports: Mapping[str, tuple[int, Any]]) -> LogVerification:
+    """Each report's file against the SHA-256 its last report_written record names, where the file is there."""
+    matched, missing, differing = [], [], []
+    first = None
+    for report, (number, recorded) in reports.items():
+        found = report if os.path.lexists(report) else os.path.join(os.path.dirname(os.fspath(path)), os.path.basename(report))
+        try:
+            info = os.lstat(found)
+        except FileNotFoundError:
+            missing.append(report)
+            continue
+        except OSError as error:
+            differing.append(f"{report} cannot be read ({error.strerror or error})")
+        else:
+            if not stat.S_ISREG(info.st_mode):
+                differing.append(f"{found} is no longer a regular file")
+            else:
+                try:
+                    actual = _file_sha256(found)
+                except OSError as error:
+                    differing.append(f"{found} cannot be read ({error.strerror or error})")
+                else:
+                    if actual == recorded:
+                        matched.append(found)
+                        continue
+                    differing.append(f"{found} has SHA-256 {actual}, but record {number} names {recorded}")
+        first = number if first is None else min(first, number)
+    chain = replace(chain, reports_matched=matched, reports_missing=missing)
+    if differing:
+        return _broken(chain, first, "a report differs from its report_written record (changed after the scan): " + "; ".join(differing))
     return chain
+
+
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb", buffering=0) as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class CustodyLog:
@@ -166,13 +265,12 @@ class CustodyLog:
         self.sequence = 0
         self.last_sha256 = GENESIS
         if os.path.exists(self.path) and os.path.getsize(self.path):
-            check = verify_log(self.path)
+            check = verify_log(self.path, check_reports=False)  # a resume renders its reports again
             if not check.ok:
                 raise ValueError(f"custody log {self.path} is broken at record {check.first_broken}: {check.reason}")
             self.sequence = check.records
             self.last_sha256 = check.final_sha256
         self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        self._unseal = os.path.lexists(seal_path(self.path))
 
     def append(self, action: str, data: Mapping[str, Any] | None = None) -> str:
         """Write one record and return the SHA-256 of its line (the new chain head)."""
@@ -188,9 +286,6 @@ class CustodyLog:
         }
         record["record_sha256"] = _record_hash(record)
         line = _canonical(record)
-        if self._unseal:  # a continued log is no longer the one that was sealed
-            os.unlink(seal_path(self.path))
-            self._unseal = False
         written = os.write(self._descriptor, line + b"\n")
         if written != len(line) + 1:
             raise OSError(f"short write to the custody log {self.path}")

@@ -112,3 +112,45 @@ def test_a_custody_log_that_is_a_symlink_is_not_followed(tmp_path):
     with pytest.raises(OSError):
         CustodyLog(alias, CONTEXT)
     assert target.read_bytes() == before
+
+
+def test_a_finished_log_must_be_sealed_and_a_continued_one_keeps_its_seal(tmp_path):
+    path = tmp_path / "c.jsonl"
+    with CustodyLog(path, CONTEXT) as log:
+        log.append("scan_started")
+        log.append("scan_finished", {"summary": {}})
+    unsealed = verify_log(path)
+    assert not unsealed.ok and "records a finished scan (record 2)" in unsealed.reason and unsealed.first_broken == 2
+    with pytest.raises(ValueError, match="seal .* is missing"):
+        CustodyLog(path, CONTEXT)  # a resume never builds on it
+    path.unlink()
+    with CustodyLog(path, CONTEXT) as log:
+        log.append("scan_started")
+        log.append("scan_finished", {"summary": {}})
+        log.seal()
+    assert verify_log(path).sealed == 2
+    with CustodyLog(path, CONTEXT) as log:  # a resume: the seal stays, naming record 2
+        log.append("scan_resumed")
+    continued = verify_log(path)
+    assert continued.ok and continued.sealed == 2 and continued.records == 3
+    with CustodyLog(path, CONTEXT) as log:
+        log.append("scan_finished", {"summary": {}})  # a finished scan that did not seal again
+    replaced = verify_log(path)
+    assert not replaced.ok and "the seal was replaced" in replaced.reason
+
+
+def test_report_records_are_checked_against_their_files(tmp_path):
+    report = tmp_path / "case.json"
+    report.write_bytes(b"{}")
+    path = tmp_path / "c.jsonl"
+    with CustodyLog(path, CONTEXT) as log:
+        log.append("report_written", {"path": str(report), "sha256": "00" * 32})  # superseded by the next
+        log.append("report_written", {"path": str(report), "sha256": hashlib.sha256(b"{}").hexdigest()})
+        log.append("report_written", {"path": str(tmp_path / "gone.pdf"), "sha256": "cd" * 32})
+        log.seal()
+    result = verify_log(path)
+    assert result.ok and result.reports_matched == [str(report)] and result.reports_missing == [str(tmp_path / "gone.pdf")]
+    report.write_bytes(b"{ }")
+    changed = verify_log(path)
+    assert not changed.ok and changed.first_broken == 2 and str(report) in changed.reason
+    assert verify_log(path, check_reports=False).ok

@@ -209,7 +209,9 @@ def test_disk_full_while_rendering_leaves_no_report_and_resume_completes(places,
     monkeypatch.setattr("facexray_forensics.renderers.json.render_json", render_until_full)
     output = _check(_scan_here, places, ["--json", out / "scan.json"], EXIT_OUTPUTS_UNWRITTEN, "No space left on device")
     assert "--resume" in output
-    assert sorted(os.listdir(out)) == ["scan.custody.jsonl", "scan.journal.jsonl", "scan.journal.jsonl.lock"]  # no half report, no temp file
+    assert sorted(os.listdir(out)) == ["scan.custody.jsonl", "scan.custody.jsonl.head", "scan.journal.jsonl",
+                                       "scan.journal.jsonl.lock"]  # no half report, no temp file; the log sealed at scan_finished
+    assert verify_log(out / "scan.custody.jsonl").ok
     assert len(_journal_lines(out)) == 3  # the header and both items
     monkeypatch.undo()
     _resume_completes(places)

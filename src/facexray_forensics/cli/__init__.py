@@ -8,7 +8,7 @@ Exit codes (every command):
   2  click's own usage error
   3  scan finished and at least one item was flagged (moderate or strong)
   4  scan finished but at least one item failed (unreadable, hash mismatch, ...);
-     verify-log: the custody chain is broken
+     verify-log: the custody chain, its seal or a report it names does not hold
 """
 
 import click
