@@ -240,6 +240,25 @@ def test_h264_augmentation_is_one_intra_frame_of_the_sample(index):
     assert 0.2 < error < 10
 
 
+def test_h264_sequence_codes_the_sample_last_after_its_shifted_copies(index):
+    quiet = dict(jitter_probability=0, resize_probability=0, blur_probability=0, noise_probability=0,
+                 jpeg_probability=0, flip_probability=0)
+    clean = BlendSampler(index, SamplerConfig(**quiet)).sample(13, 0, label=1)
+    sequence = SamplerConfig(**quiet, h264_probability=1, h264_crf=(30, 30), h264_frames=3, h264_motion=2)
+    coded = BlendSampler(index, sequence).sample(13, 0, label=1)
+    dy, dx = coded.params["augment"]["h264_motion"]
+    assert coded.params["augment"] == {"h264": 30, "h264_motion": [dy, dx]} and max(abs(dy), abs(dx)) <= 2
+    size = clean.image.shape[0]
+    padded = np.pad(clean.image, ((8, 8), (8, 8), (0, 0)), mode="reflect")  # OpenCV's BORDER_REFLECT_101
+    earlier = [padded[8 + dy * k:8 + dy * k + size, 8 + dx * k:8 + dx * k + size] for k in (2, 1)]
+    expected = h264_round_trip(np.stack([*earlier, clean.image]), 30, "medium")[-1]
+    np.testing.assert_array_equal(coded.image, expected)
+    np.testing.assert_array_equal(coded.xray, clean.xray)
+    drawn = {tuple(BlendSampler(index, sequence).sample(13, n, label=1).params["augment"]["h264_motion"])
+             for n in range(12)}
+    assert len(drawn) > 3  # the motion is drawn per sample
+
+
 def test_bad_config_is_refused():
     with pytest.raises(ValueError):
         SamplerConfig(blend_probability=1.5)
@@ -253,6 +272,8 @@ def test_bad_config_is_refused():
         SamplerConfig(blend_methods=("alpha", "poisson"), blend_method_weights=(1,))
     with pytest.raises(ValueError, match="h264_crf"):
         SamplerConfig(h264_crf=(30, 60))
+    with pytest.raises(ValueError, match="h264_frames"):
+        SamplerConfig(h264_frames=0)
 
 
 def test_dataset_yields_tensors_in_resumable_order(astronaut_index, index):

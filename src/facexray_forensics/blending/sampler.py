@@ -82,6 +82,11 @@ class SamplerConfig:
     # One H.264 intra frame (libx264 veryfast, about 10 ms at 128 px), after any JPEG: video evidence.
     h264_probability: float = 0.0
     h264_crf: tuple[int, int] = (18, 36)
+    # Above 1, the sample is instead the last of this many frames coded in one sequence (libx264
+    # medium), the earlier ones the sample shifted by a drawn motion: video evidence's P frames are
+    # predicted from moving neighbours and quantised coarser than an intra frame of the same CRF.
+    h264_frames: int = 1
+    h264_motion: int = 3  # the largest shift per frame, pixels, in each direction
     flip_probability: float = 0.5
 
     def __post_init__(self) -> None:
@@ -112,6 +117,8 @@ class SamplerConfig:
             raise ValueError(f"jpeg_quality must be 1 <= low <= high <= 100, got {self.jpeg_quality}")
         if not 0 <= self.h264_crf[0] <= self.h264_crf[1] <= 51:
             raise ValueError(f"h264_crf must be 0 <= low <= high <= 51, got {self.h264_crf}")
+        if self.h264_frames < 1 or self.h264_motion < 0:
+            raise ValueError(f"h264_frames must be >= 1 and h264_motion >= 0, got {self.h264_frames}, {self.h264_motion}")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -372,7 +379,7 @@ class BlendSampler:
                 pixels = jpeg_round_trip(pixels, plan["jpeg"])
         if "h264" in plan:
             with timer.stage("h264"):
-                pixels = h264_round_trip(pixels[None], plan["h264"], "veryfast")[0]
+                pixels = self._h264(pixels, plan)
         if plan.get("flip"):
             with timer.stage("flip"):
                 pixels = cv2.flip(pixels, 1)
@@ -404,9 +411,23 @@ class BlendSampler:
         # Drawn only when enabled, so configs without it keep their streams.
         if config.h264_probability and rng.random() < config.h264_probability:
             plan["h264"] = int(rng.integers(config.h264_crf[0], config.h264_crf[1] + 1))
+            if config.h264_frames > 1:
+                plan["h264_motion"] = [int(v) for v in rng.integers(-config.h264_motion, config.h264_motion + 1, 2)]
         if rng.random() < config.flip_probability:
             plan["flip"] = True
         return plan
+
+    def _h264(self, pixels: np.ndarray, plan: dict) -> np.ndarray:
+        """The sample through H.264: one intra frame, or the last frame of a short moving sequence."""
+        import cv2
+
+        if "h264_motion" not in plan:
+            return h264_round_trip(pixels[None], plan["h264"], "veryfast")[0]
+        dy, dx = plan["h264_motion"]
+        frames = [cv2.warpAffine(pixels, np.float32([[1, 0, -dx * k], [0, 1, -dy * k]]), pixels.shape[1::-1],
+                                 borderMode=cv2.BORDER_REFLECT_101)
+                  for k in range(self.config.h264_frames - 1, 0, -1)]
+        return h264_round_trip(np.stack([*frames, pixels]), plan["h264"], "medium")[-1]
 
     def _degrade(self, image: np.ndarray, plan: dict, timer: _Timer) -> np.ndarray:
         """Apply the planned float augmentations to ``image`` (H×W×3 float32 in [0, 1]), in place where possible."""
