@@ -184,10 +184,15 @@ def box_iou(first: Sequence[float], second: Sequence[float]) -> float:
 
 
 def merge_passes(earlier: list[Candidate], later: list[Candidate]) -> list[Candidate]:
-    """``earlier`` and the boxes of ``later`` that are not one of its faces (IoU under
-    :data:`MERGE_IOU`): the first pass's box wins, so auto keeps hog's own boxes."""
-    new = [found for found in later if all(box_iou(found.box, kept.box) < MERGE_IOU for kept in earlier)]
-    return earlier + new
+    """One box per face from two passes (boxes overlapping by :data:`MERGE_IOU` are one face).
+    A sure box of the first pass wins, so auto keeps hog's boxes where hog is sure; an unsure
+    one gives way to the later pass's box of the same face, which a confidence cut would
+    otherwise drop with hog's."""
+    def one_of(boxes: list[Candidate], found: Candidate) -> bool:
+        return any(box_iou(found.box, other.box) >= MERGE_IOU for other in boxes)
+
+    kept = [found for found in earlier if found.confidence >= SURE_CONFIDENCE or not one_of(later, found)]
+    return kept + [found for found in later if not one_of(kept, found)]
 
 
 def _as_rgb_uint8(image: np.ndarray) -> np.ndarray:
