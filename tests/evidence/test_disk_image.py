@@ -29,7 +29,7 @@ from facexray_forensics.evidence.files import FileSource
 from facexray_forensics.plugins.builtin import DiskImagePlugin, HashingPlugin
 from facexray_forensics.records import Status
 from facexray_forensics.renderers.json import load_schema, render_json
-from facexray_forensics.scan import Output, ScanCase, ScanSettings, run_scan
+from facexray_forensics.scan import Output, Scan, ScanCase, ScanSettings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "src" / "facexray_forensics" / "samples" / "evidence"
 TOOLS = ("mkfs.fat", "mmd", "mcopy", "mdel", "mke2fs", "debugfs", "ewfacquire")
@@ -240,8 +240,8 @@ def test_scan_of_images_leaves_them_unchanged(images, contents, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     plugins = [HashingPlugin(), DiskImagePlugin()]
-    report = run_scan([evidence], [Output(out / "scan.json", render_json)], plugins, ScanSettings(workers=1),
-                      ScanCase(case="2026-117", examiner="A. Examiner"), progress=False)
+    report = Scan([evidence], [Output(out / "scan.json", render_json)], plugins, settings=ScanSettings(workers=1),
+                  case=ScanCase(case="2026-117", examiner="A. Examiner"), progress=False).run()
     after = {path.name: (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns) for path in evidence.iterdir()}
     assert after == before
 

@@ -12,7 +12,7 @@ from video_media import face_video
 from facexray_forensics.plugins.builtin import BUILTIN_PLUGINS
 from facexray_forensics.renderers.json import load_schema, render_json
 from facexray_forensics.renderers.pdf import render_pdf
-from facexray_forensics.scan import Output, ScanCase, ScanSettings, frame_loader, run_scan
+from facexray_forensics.scan import Output, Scan, ScanCase, ScanSettings, frame_loader
 from facexray_forensics.scoring import tracks as rules
 
 FRAMES = 6
@@ -45,8 +45,8 @@ def video_scan(tmp_path_factory, flagging_model):
         Output(out / "scan.json", render_json),
         Output(out / "case.pdf", lambda report, path: render_pdf(report, path, frames=frame_loader(report.settings))),
     ]
-    report = run_scan([evidence], outputs, [plugin() for plugin in BUILTIN_PLUGINS], settings,
-                      ScanCase(case="2026-117", examiner="A. Examiner"), progress=False)
+    report = Scan([evidence], outputs, [plugin() for plugin in BUILTIN_PLUGINS], settings=settings,
+                  case=ScanCase(case="2026-117", examiner="A. Examiner"), progress=False).run()
     return report, json.loads((out / "scan.json").read_text()), out
 
 

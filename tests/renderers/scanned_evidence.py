@@ -14,7 +14,7 @@ from pathlib import Path
 
 from facexray_forensics.plugins.builtin import DiskImagePlugin, HashingPlugin
 from facexray_forensics.records import Band, ScanReport, Status
-from facexray_forensics.scan import Output, ScanCase, ScanSettings, run_scan
+from facexray_forensics.scan import Output, Scan, ScanCase, ScanSettings
 
 SAMPLES = Path(__file__).resolve().parents[2] / "src" / "facexray_forensics" / "samples" / "evidence"
 FAT_TOOLS = ("mkfs.fat", "mcopy", "mdel")
@@ -56,14 +56,14 @@ def scan_evidence(root: Path) -> ScanReport:
     """Scan ``root/evidence`` (hashing and disk images only) and mark one item as scored."""
     output = root / "out"
     output.mkdir()
-    report = run_scan(
+    report = Scan(
         [root / "evidence"],
         [Output(output / "scan.json", lambda report, path: Path(path).write_text("{}"))],
         [HashingPlugin(), DiskImagePlugin()],
-        ScanSettings(workers=1),
-        ScanCase(case="2026-117", exhibit="EX1", examiner="A. Examiner", command_line=["fxr-forensic", "scan", "evidence"]),
+        settings=ScanSettings(workers=1),
+        case=ScanCase(case="2026-117", exhibit="EX1", examiner="A. Examiner", command_line=["fxr-forensic", "scan", "evidence"]),
         progress=False,
-    )
+    ).run()
     name, score, band = SCORED
     item = next(item for item in report.items if item.name == name)
     item.status, item.reason, item.score, item.band = Status.SCORED, None, score, band

@@ -12,7 +12,7 @@ from facexray_forensics.plugins import ITEM_KINDS, Plugin, ScanContext
 from facexray_forensics.plugins.builtin import HashingPlugin
 from facexray_forensics.records import Finding, Item, Status
 from facexray_forensics.renderers.json import render_json
-from facexray_forensics.scan import BUILTIN_PLUGINS, Output, ScanSettings, run_scan
+from facexray_forensics.scan import BUILTIN_PLUGINS, Output, Scan, ScanSettings
 from facexray_forensics.scan.executor import analyse_item
 
 
@@ -100,9 +100,9 @@ def test_a_file_swapped_after_hashing_is_analysed_as_hashed(tmp_path, random_mod
     (evidence / "astronaut.jpg").write_bytes(face)
     faceless = _encode(np.full_like(data.astronaut(), 128), "JPEG", quality=92)
     assert magic.sniff(faceless)[0] == "image"
-    report = run_scan([evidence], [Output(tmp_path / "scan.json", render_json)], [plugin() for plugin in BUILTIN_PLUGINS],
-                      ScanSettings(model_dir=str(random_model), workers=1), sources=[SwappingSource(evidence, faceless)],
-                      progress=False)
+    report = Scan([evidence], [Output(tmp_path / "scan.json", render_json)], [plugin() for plugin in BUILTIN_PLUGINS],
+                  settings=ScanSettings(model_dir=str(random_model), workers=1), sources=[SwappingSource(evidence, faceless)],
+                  progress=False).run()
     (item,) = report.items
     assert item.hashes["sha256"] == hashlib.sha256(face).hexdigest()
     assert item.status is Status.SCORED and item.faces  # the faces are the hashed photo's

@@ -16,7 +16,7 @@ from facexray_forensics.plugins import Plugin
 from facexray_forensics.records import Finding
 from facexray_forensics.renderers.json import render_json
 from facexray_forensics.renderers.pdf import SECTION_TITLES
-from facexray_forensics.scan import BUILTIN_PLUGINS, Output, ScanSettings, run_scan
+from facexray_forensics.scan import BUILTIN_PLUGINS, Output, Scan, ScanSettings
 
 
 def _evidence(tmp_path, with_face=True):
@@ -118,8 +118,8 @@ class Tamperer(Plugin):
 def test_changed_evidence_is_flagged_as_a_hash_mismatch(tmp_path, random_model):
     evidence = _evidence(tmp_path)
     plugins = [plugin() for plugin in BUILTIN_PLUGINS] + [Tamperer()]
-    report = run_scan([evidence], [Output(tmp_path / "scan.json", render_json)], plugins,
-                      ScanSettings(model_dir=str(random_model), workers=1), progress=False)
+    report = Scan([evidence], [Output(tmp_path / "scan.json", render_json)], plugins,
+                  settings=ScanSettings(model_dir=str(random_model), workers=1), progress=False).run()
     items = {item.name: item for item in report.items}
     changed = items["evidence/astronaut.jpg"]
     assert changed.hash_verified is False and changed.hashes["sha256"] == hashlib.sha256(astronaut_jpeg()).hexdigest()

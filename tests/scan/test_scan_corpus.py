@@ -14,7 +14,7 @@ from facexray_forensics.custody import verify_log
 from facexray_forensics.evidence import FileSource
 from facexray_forensics.renderers.csv import render_csv
 from facexray_forensics.renderers.json import load_schema, render_json
-from facexray_forensics.scan import BUILTIN_PLUGINS, Output, ScanCase, ScanSettings, run_scan
+from facexray_forensics.scan import BUILTIN_PLUGINS, Output, Scan, ScanCase, ScanSettings
 
 
 class VanishingSource:
@@ -41,15 +41,15 @@ def scanned(tmp_path_factory, random_model):
     before = snapshot(evidence)
     out = root / "out"
     out.mkdir()
-    report = run_scan(
+    report = Scan(
         [evidence, volatile],
         [Output(out / "scan.json", render_json), Output(out / "scan.csv", render_csv)],
         [plugin() for plugin in BUILTIN_PLUGINS],
-        ScanSettings(model_dir=str(random_model), workers=2, batch_size=4),
-        ScanCase("C-7", "EX-1", "Ada", ["fxr-forensic", "scan", "test"]),
+        settings=ScanSettings(model_dir=str(random_model), workers=2, batch_size=4),
+        case=ScanCase("C-7", "EX-1", "Ada", ["fxr-forensic", "scan", "test"]),
         sources=[FileSource([evidence]), VanishingSource(volatile, volatile / "gone.jpg")],
         progress=False,
-    )
+    ).run()
     return {"report": report, "evidence": evidence, "before": before, "out": out, "after": snapshot(evidence)}
 
 

@@ -6,7 +6,7 @@ import signal
 from facexray_forensics.plugins import ITEM_KINDS, Plugin
 from facexray_forensics.records import Finding
 from facexray_forensics.renderers.json import render_json
-from facexray_forensics.scan import Output, ScanSettings, run_scan
+from facexray_forensics.scan import Output, Scan, ScanSettings
 
 
 class Killer(Plugin):
@@ -26,8 +26,8 @@ def test_a_dying_worker_marks_only_its_item(tmp_path):
     names = ["a.bin", "b.bin", "poison.bin", "c.bin", "d.bin", "e.bin"]
     for name in names:
         (evidence / name).write_bytes(name.encode())
-    report = run_scan([evidence], [Output(tmp_path / "scan.json", render_json)], [Killer()],
-                      ScanSettings(workers=2), progress=False)
+    report = Scan([evidence], [Output(tmp_path / "scan.json", render_json)], [Killer()],
+                  settings=ScanSettings(workers=2), progress=False).run()
     items = {item.name: item for item in report.items}
     assert sorted(items) == sorted(f"evidence/{name}" for name in names)
     poisoned = items["evidence/poison.bin"]

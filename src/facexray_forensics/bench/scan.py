@@ -2,7 +2,7 @@
 
 The images are made here from scikit-image's public-domain astronaut (her
 face shifted across a plain backdrop, so every file differs). They are
-scanned by :func:`facexray_forensics.scan.run_scan` with the built-in
+scanned by :class:`facexray_forensics.scan.Scan` with the built-in
 plugins: hashing, EXIF, decoding, face detection with 68 landmarks,
 alignment, the model batched in the main process, the custody log and the
 journal, the second hashing pass and the JSON report. The model is the
@@ -117,7 +117,7 @@ def run(images: int = 32, model_dir: str | None = None, device: str = "cpu", wor
     """Scan ``images`` generated JPEGs (on ``cluster`` when given) and return throughput and time per stage."""
     from facexray_forensics.plugins.builtin import BUILTIN_PLUGINS
     from facexray_forensics.renderers.json import render_json
-    from facexray_forensics.scan import Output, ScanSettings, ScanTimings, run_scan
+    from facexray_forensics.scan import Output, Scan, ScanSettings, ScanTimings
 
     if images < 2:
         raise ValueError(f"images must be at least 2, got {images}")
@@ -134,8 +134,8 @@ def run(images: int = 32, model_dir: str | None = None, device: str = "cpu", wor
         directory, model_source = _model_directory(model_dir, scratch)
         timings = ScanTimings()
         settings = ScanSettings(model_dir=directory, device=device, workers=workers, batch_size=batch_size, cluster=cluster)
-        report = run_scan([evidence], [Output(out / "scan.json", render_json)], [plugin() for plugin in BUILTIN_PLUGINS],
-                          settings, timings=timings, progress=False)
+        report = Scan([evidence], [Output(out / "scan.json", render_json)], [plugin() for plugin in BUILTIN_PLUGINS],
+                      settings=settings, timings=timings, progress=False).run()
         alone = _time_alone(contents, directory, device, batch_size)
     stages = timings.stages
     per_image = {f"{stage}_ms_per_image": round(seconds * 1000 / images, 1) for stage, seconds in sorted(stages.items())}

@@ -1,6 +1,6 @@
 """The scan: evidence through plugins into a ScanReport, with custody and resume.
 
-:func:`run_scan` (or ``Scan(...).run()``) is the one entry point;
+``Scan(...).run()`` is the one entry point;
 :func:`scan_to_files` is the same scan with the front ends' policy applied
 (plugin selection, hashing always on, a renderer per report file).
 :data:`BUILTIN_PLUGINS` are the default plugin classes (instantiate them:
@@ -10,7 +10,7 @@
 from facexray_forensics.plugins.builtin import BUILTIN_PLUGINS
 from facexray_forensics.scan.executor import Executor, ItemResult, LocalExecutor
 from facexray_forensics.scan.outputs import check_placement
-from facexray_forensics.scan.pipeline import Scan, run_scan
+from facexray_forensics.scan.pipeline import Scan
 from facexray_forensics.scan.policy import (
     ReportFiles,
     frame_loader,
@@ -37,7 +37,6 @@ __all__ = [
     "installed_setting_table",
     "output_paths",
     "report_outputs",
-    "run_scan",
     "scan_plugins",
     "scan_to_files",
 ]

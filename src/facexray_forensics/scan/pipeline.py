@@ -21,7 +21,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from facexray_forensics.evidence import FileSource, ItemSource
@@ -38,11 +38,20 @@ from facexray_forensics.scan.settings import Output, ScanCase, ScanSettings, Sca
 
 @dataclass
 class Scan:
-    """Scan ``evidence`` with ``plugins`` (instances, in run order) and write ``outputs``; see :func:`run_scan`."""
+    """Scan ``evidence`` with ``plugins`` (instances, in run order) and write ``outputs``: ``Scan(...).run()``.
+
+    Everything after ``plugins`` is a keyword with a default. ``sources``
+    defaults to one :class:`FileSource` over ``evidence``. With ``resume``,
+    items already in the journal are taken from it and the custody log's
+    chain is continued; without it, an existing log or journal is refused.
+    ``timings`` is filled with seconds per stage; ``notify`` gets lines for
+    the examiner (the Dask dashboard's address).
+    """
 
     evidence: Sequence[str | os.PathLike]
     outputs: Sequence[Output]
     plugins: Sequence[Plugin]
+    _: KW_ONLY
     settings: ScanSettings = ScanSettings()
     case: ScanCase = field(default_factory=ScanCase)
     resume: bool = False
@@ -52,6 +61,15 @@ class Scan:
     notify: Callable[[str], None] = lambda line: None  # a line for the examiner while the scan runs
 
     def run(self) -> ScanReport:
+        """Run the four stages and return the report, once every output is written and the log sealed.
+
+        Raises ValueError for a placement or configuration problem, and for a
+        second scan of the same outputs while this one runs, before anything
+        is written; :class:`~facexray_forensics.scan.outputs.OutputError` when
+        the outputs cannot be written; and
+        :class:`~facexray_forensics.scan.executor.ClusterError` when a
+        ``cluster`` setting cannot be reached or goes away mid-scan.
+        """
         roots = [os.path.abspath(os.fspath(root)) for root in self.evidence]
         paths = OutputSet.of(self.outputs)
         settings = self.settings.for_plugins(self.plugins)  # a bad setting is refused before anything is written
@@ -117,33 +135,3 @@ class Scan:
         hashes_after = list(executor.rehash(evidence.items))
         self.timings.add({"reverify": time.perf_counter() - start})
         return hashes_after
-
-
-def run_scan(
-    evidence: Sequence[str | os.PathLike],
-    outputs: Sequence[Output],
-    plugins: Sequence[Plugin],
-    settings: ScanSettings = ScanSettings(),
-    case: ScanCase | None = None,
-    resume: bool = False,
-    sources: Sequence[ItemSource] | None = None,
-    progress: bool = True,
-    timings: ScanTimings | None = None,
-    notify: Callable[[str], None] = lambda line: None,
-) -> ScanReport:
-    """Scan ``evidence`` with ``plugins`` (instances, in run order) and write ``outputs``.
-
-    ``sources`` defaults to one :class:`FileSource` over ``evidence``. With
-    ``resume``, items already in the journal are taken from it and the
-    custody log's chain is continued; without it, an existing log or journal
-    is refused. Raises ValueError for a placement or configuration problem
-    before anything is written. ``timings``, when given, is filled with
-    seconds per stage; ``notify`` gets lines for the examiner (the Dask
-    dashboard's address). A second scan of the same outputs, while this one
-    runs, is refused with ValueError; a ``cluster`` setting that cannot be
-    reached, or that goes away mid-scan, raises
-    :class:`~facexray_forensics.scan.executor.ClusterError`.
-    """
-    scan = Scan(evidence, outputs, plugins, settings, case or ScanCase(), resume, sources, progress,
-                timings if timings is not None else ScanTimings(), notify)
-    return scan.run()

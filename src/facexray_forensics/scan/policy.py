@@ -19,7 +19,7 @@ from facexray_forensics.plugins import Plugin, Setting, discover_plugins, select
 from facexray_forensics.plugins.builtin import BUILTIN_PLUGINS
 from facexray_forensics.records import ItemReport, ScanReport
 from facexray_forensics.scan.executor import HASHING
-from facexray_forensics.scan.pipeline import run_scan
+from facexray_forensics.scan.pipeline import Scan
 from facexray_forensics.scan.settings import Output, ScanCase, ScanSettings
 
 PathLike = str | os.PathLike
@@ -84,13 +84,13 @@ def report_outputs(files: ReportFiles) -> list[Output]:
 def scan_to_files(evidence: Sequence[PathLike], files: ReportFiles, settings: ScanSettings, case: ScanCase,
                   only: Sequence[str] = (), exclude: Sequence[str] = (), resume: bool = False, progress: bool = True,
                   warn: Callable[[str], None] = lambda line: None) -> ScanReport:
-    """Scan ``evidence`` with the selected plugins into ``files``: :func:`run_scan` with the scan's policy applied.
+    """Scan ``evidence`` with the selected plugins into ``files``: a :class:`Scan` with the scan's policy applied.
 
     Raises ValueError for a bad selection or placement, before anything is written.
     """
     outputs = report_outputs(files)
     plugins = scan_plugins(only, exclude, warn)
-    return run_scan(evidence, outputs, plugins, settings, case, resume=resume, progress=progress, notify=warn)
+    return Scan(evidence, outputs, plugins, settings=settings, case=case, resume=resume, progress=progress, notify=warn).run()
 
 
 def frame_loader(settings: Mapping[str, Any]) -> Callable[[ItemReport, int], Any]:
