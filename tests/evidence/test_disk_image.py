@@ -1,4 +1,5 @@
-"""Files inside FAT, ext4 and E01 images, read in place, deleted ones included.
+"""Files inside FAT, ext4 and E01 images, read in place, deleted ones included;
+split raw images read as one disk, and images inside images down to the depth limit.
 
 The images are made here with the Debian tools an examiner would meet:
 mkfs.fat + mtools, mke2fs -d + debugfs, ewfacquire (scripts/install-test-tools.sh).
@@ -24,7 +25,13 @@ import pytest
 from video_media import encode_video, moving_bar
 
 from facexray_forensics.evidence import DecodeLimits, decode_frames, hash_stream
-from facexray_forensics.evidence.disk_image import DiskImage, DiskImageSource, expand_disk_images
+from facexray_forensics.evidence.disk_image import (
+    MAX_IMAGE_DEPTH,
+    DiskImage,
+    DiskImageSource,
+    expand_disk_images,
+    inner_item,
+)
 from facexray_forensics.evidence.files import FileSource
 from facexray_forensics.plugins.builtin import DiskImagePlugin, HashingPlugin
 from facexray_forensics.records import Status
@@ -67,11 +74,18 @@ def _source_tree(root: Path, contents: dict[str, bytes]) -> Path:
     return root
 
 
+def _fat_holding(path: Path, kib: int, files: dict[str, Path]) -> Path:
+    """A FAT image of ``kib`` KiB holding each file of ``files`` at its name (folders made as needed)."""
+    _run("mkfs.fat", "-C", "-n", "CARD", path, kib)
+    for folder in sorted({str(parent) for name in files for parent in Path(name).parents} - {"."}):
+        _run("mmd", "-i", path, f"::/{folder}")
+    for name, source in files.items():
+        _run("mcopy", "-i", path, source, f"::/{name}")
+    return path
+
+
 def _fat(path: Path, root: Path, contents: dict[str, bytes]) -> Path:
-    _run("mkfs.fat", "-C", "-n", "CARD", path, 4096)
-    _run("mmd", "-i", path, "::/DCIM")
-    for name in contents:
-        _run("mcopy", "-i", path, root / name, f"::/{name}")
+    _fat_holding(path, 4096, {name: root / name for name in contents})
     _run("mdel", "-i", path, f"::/{DELETED}")
     return path
 
@@ -234,16 +248,25 @@ def test_expand_keeps_the_image_and_adds_its_files(images):
     assert all(item.name.startswith("card.img:0:") for item in items[1:]) and len(items) == 5
 
 
-def test_scan_of_images_leaves_them_unchanged(images, contents, tmp_path):
-    evidence = images["evidence"]
-    before = {path.name: (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns) for path in evidence.iterdir()}
-    out = tmp_path / "out"
+def _snapshot(folder: Path) -> dict[str, tuple[str, int]]:
+    """Every file under ``folder``: its SHA-256 and modification time, to show a scan left them as they were."""
+    return {str(path.relative_to(folder)): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def _scan(evidence: Path, out: Path):
+    """A scan of ``evidence`` with hashing and the disk-image plugin, its JSON report written to ``out``."""
     out.mkdir()
     plugins = [HashingPlugin(), DiskImagePlugin()]
-    report = Scan([evidence], [Output(out / "scan.json", render_json)], plugins, settings=ScanSettings(workers=1),
-                  case=ScanCase(case="2026-117", examiner="A. Examiner"), progress=False).run()
-    after = {path.name: (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns) for path in evidence.iterdir()}
-    assert after == before
+    return Scan([evidence], [Output(out / "scan.json", render_json)], plugins, settings=ScanSettings(workers=1),
+                case=ScanCase(case="2026-117", examiner="A. Examiner"), progress=False).run()
+
+
+def test_scan_of_images_leaves_them_unchanged(images, contents, tmp_path):
+    evidence = images["evidence"]
+    before = _snapshot(evidence)
+    report = _scan(evidence, tmp_path / "out")
+    assert _snapshot(evidence) == before
 
     by_name = {item.name: item for item in report.items}
     for image in ("card.img", "linux.img", "disk.E01"):
@@ -255,7 +278,7 @@ def test_scan_of_images_leaves_them_unchanged(images, contents, tmp_path):
         assert all(item.hash_verified for item in inner)
     e01 = by_name["evidence/disk.E01"].findings["disk_image"].values
     assert e01["verification"]["verified"] is True and e01["header"]["case_number"] == EWF_HEADER["case_number"]
-    document = json.loads((out / "scan.json").read_text())
+    document = json.loads((tmp_path / "out" / "scan.json").read_text())
     jsonschema.validate(document, load_schema(), cls=jsonschema.Draft202012Validator)
     assert document["scan"]["summary"]["container"] == 3
 
@@ -277,3 +300,157 @@ def test_split_e01_is_read_through_its_first_segment(images, contents, tmp_path)
     second = next(item for item in items if item.name.endswith("/" + segments[1].name))
     finding = DiskImagePlugin().process(second, {})
     assert finding.status is Status.CONTAINER and "segment 2" in finding.reason
+
+
+def _split(image: Path, folder: Path, stem: str, pieces: int = 3) -> list[Path]:
+    """``image`` cut into ``pieces`` segment files ``stem.001``, ``stem.002``, ... as dd | split would cut it."""
+    data = image.read_bytes()
+    size = len(data) // pieces // 512 * 512 + 512  # not a divisor: the last segment is the shorter
+    folder.mkdir(exist_ok=True)
+    segments = [folder / f"{stem}.{number + 1:03d}" for number in range(pieces)]
+    for number, segment in enumerate(segments):
+        segment.write_bytes(data[number * size : (number + 1) * size])
+    assert b"".join(segment.read_bytes() for segment in segments) == data
+    return segments
+
+
+def _sha256s(items) -> list[str]:
+    found = []
+    for item in items:
+        with item.open() as stream:
+            found.append(hash_stream(stream)[0]["sha256"])
+    return sorted(found)
+
+
+@pytest.mark.parametrize("stem", ["disk", "disk.raw"])
+def test_split_raw_image_is_read_as_one_disk(images, contents, tmp_path, stem):
+    segments = _split(images["fat"], tmp_path / "split", stem)
+    before = _snapshot(tmp_path / "split")
+    report = _scan(tmp_path / "split", tmp_path / "out")
+    assert _snapshot(tmp_path / "split") == before
+    by_name = {item.name: item for item in report.items}
+    first, *later = (f"split/{segment.name}" for segment in segments)
+    inner = [item for item in report.items if ":" in item.name]
+    # Each file once, read across the cuts, and all under the first segment: no later segment is opened as an image.
+    assert all(item.name.startswith(f"{first}:0:") for item in inner)
+    assert sorted(item.hashes["sha256"] for item in inner) == sorted(_digests(data)["sha256"] for data in contents.values())
+    assert all(item.hash_verified for item in inner)
+    assert by_name[first].status is Status.CONTAINER and "items of their own" in by_name[first].reason
+    values = by_name[first].findings["disk_image"].values
+    assert [Path(name).name for name in values["segments"]] == [segment.name for segment in segments]
+    assert values["media_size"] == images["fat"].stat().st_size
+    for number, name in enumerate(later, start=2):
+        assert by_name[name].status is Status.CONTAINER and by_name[name].kind == "disk_image"
+        assert by_name[name].reason == (f"segment {number} of a split raw image: its files are read through "
+                                        f"the first segment ({segments[0].name})")
+        assert by_name[name].hashes["sha256"] == hashlib.sha256(segments[number - 1].read_bytes()).hexdigest()
+
+
+def _missing_middle(segments: list[Path]) -> str:
+    segments[1].unlink()
+    return "segment 002 of the split image disk.001 is missing (segments up to 003 are there)"
+
+
+def _middle_not_a_file(segments: list[Path]) -> str:
+    segments[1].unlink()
+    segments[1].mkdir()
+    return "segment disk.002 cannot be read: not a regular file"
+
+
+def _middle_cut_short(segments: list[Path]) -> str:
+    segments[1].write_bytes(segments[1].read_bytes()[:-512])
+    return "segment disk.002 holds"
+
+
+@pytest.mark.parametrize("damage", [_missing_middle, _middle_not_a_file, _middle_cut_short])
+def test_split_raw_image_with_a_bad_segment_is_unreadable(images, tmp_path, damage):
+    expected = damage(_split(images["fat"], tmp_path / "split", "disk"))
+    before = _snapshot(tmp_path / "split")
+    items = list(expand_disk_images(FileSource([tmp_path / "split"]).items()))
+    assert not [item for item in items if ":" in item.name]
+    first = next(item for item in items if item.name == "split/disk.001")
+    finding = DiskImagePlugin().process(first, {})
+    assert finding.status is Status.UNREADABLE
+    assert finding.reason.startswith("the disk image cannot be read: cannot open the raw image: " + expected)
+    assert _snapshot(tmp_path / "split") == before
+
+
+@pytest.fixture(scope="module")
+def nested(tmp_path_factory, contents) -> dict[str, Path]:
+    """Images inside images, four deep, one deeper than MAX_IMAGE_DEPTH; and an E01 inside an image.
+
+    outer.img ⊃ level2.img (coffee.jpg) ⊃ level3.img (astronaut.jpg) ⊃ level4.img (blend.jpg, never read);
+    outer.img also holds card.E01, an E01 of a FAT image that holds astronaut.jpg.
+    """
+    assert MAX_IMAGE_DEPTH == 3  # the chain below is one deeper
+    work = tmp_path_factory.mktemp("nested")
+    root = _source_tree(work / "tree", contents)
+    level4 = _fat_holding(work / "level4.img", 256, {"blend.jpg": root / "DCIM/blend.jpg"})
+    level3 = _fat_holding(work / "level3.img", 512, {"DCIM/astronaut.jpg": root / "DCIM/astronaut.jpg",
+                                                     "level4.img": level4})
+    level2 = _fat_holding(work / "level2.img", 1024, {"coffee.jpg": SAMPLES / "coffee.jpg", "images/level3.img": level3})
+    card = _fat_holding(work / "card.img", 256, {"astronaut.jpg": root / "DCIM/astronaut.jpg"})
+    _run("ewfacquire", "-u", "-q", "-t", work / "card", "-c", "none", "-f", "encase6",
+         "-C", EWF_HEADER["case_number"], card)
+    evidence = work / "evidence"
+    evidence.mkdir()
+    _fat_holding(evidence / "outer.img", 4096, {"level2.img": level2, "card.E01": work / "card.E01"})
+    return {"evidence": evidence, "card": card}
+
+
+def test_images_inside_images_are_read_down_to_the_limit(nested, tmp_path):
+    before = _snapshot(nested["evidence"])
+    report = _scan(nested["evidence"], tmp_path / "out")
+    assert _snapshot(nested["evidence"]) == before
+    by_name = {item.name: item for item in report.items}
+    outer = "evidence/outer.img"
+    level2 = next(name for name in by_name if name.startswith(outer + ":") and name.endswith(":/level2.img"))
+    level3 = next(name for name in by_name if name.startswith(level2 + ":") and name.endswith(":/images/level3.img"))
+    level4 = next(name for name in by_name if name.startswith(level3 + ":") and name.endswith(":/level4.img"))
+    card = next(name for name in by_name if name.startswith(outer + ":") and name.endswith(":/card.E01"))
+    for name in (outer, level2, level3, card):
+        assert by_name[name].status is Status.CONTAINER, (name, by_name[name].reason)
+    assert by_name[level4].status is Status.UNSUPPORTED
+    assert by_name[level4].reason == f"disk image nested deeper than {MAX_IMAGE_DEPTH}: not opened (it lies 4 images deep)"
+    assert by_name[level4].hash_verified  # still hashed: only its files are not listed
+    assert not [name for name in by_name if name.startswith(level4 + ":")]
+    assert by_name[card].findings["disk_image"].values["verification"]["verified"] is True
+
+    expected = {level2: "coffee.jpg", level3: "astronaut.jpg", card: "astronaut.jpg"}
+    for image, sample in expected.items():
+        found = [item for item in report.items if item.origin.get("image") == image and item.kind == "image"]
+        assert [item.hashes["sha256"] for item in found] == [_digests((SAMPLES / sample).read_bytes())["sha256"]]
+        assert found[0].name.startswith(f"{image}:0:") and found[0].hash_verified
+    deepest = next(item for item in report.items if item.origin.get("image") == level3 and item.kind == "image")
+    # The identity chains the places of both image files it lies in, outermost first.
+    parents = [(parent["partition_offset"], parent["inode"]) for parent in deepest.origin["parents"]]
+    assert parents == [(0, by_name[level2].origin["inode"]), (0, by_name[level3].origin["inode"])]
+    assert deepest.origin["image"] == level3 and deepest.origin["image_path"] == str(nested["evidence"] / "outer.img")
+
+
+def test_a_nested_item_is_read_again_from_its_recorded_origin(nested):
+    items = list(expand_disk_images(FileSource([nested["evidence"]]).items()))
+    deepest = next(item for item in items if item.origin.get("parents") and item.name.endswith(":/DCIM/astronaut.jpg"))
+    assert len(deepest.origin["parents"]) == 2
+    origin = json.loads(json.dumps(deepest.origin))  # as a report or journal holds it
+    again = inner_item(deepest.name, deepest.kind, deepest.mime, deepest.size, origin)
+    assert again.identity == deepest.identity
+    assert _sha256s([again]) == _sha256s([deepest]) == [_digests((SAMPLES / "astronaut.jpg").read_bytes())["sha256"]]
+    with pytest.raises(ValueError, match=f"nested deeper than {MAX_IMAGE_DEPTH}"):
+        DiskImage(nested["evidence"] / "outer.img", [(0, 1)] * MAX_IMAGE_DEPTH)
+
+
+def test_e01_check_reports_progress(images, capsys):
+    calls = []
+    with DiskImage(images["e01"]) as image:
+        assert image.verify(progress=lambda done, total: calls.append((done, total)))["verified"] is True
+        size = image.size
+    done = [call[0] for call in calls]
+    assert len(calls) > 1 and all(earlier < later for earlier, later in zip(done, done[1:]))
+    assert calls[-1] == (size, size) and {total for _, total in calls} == {size}
+
+    e01 = next(item for item in FileSource([images["e01"]]).items())
+    assert DiskImagePlugin().process(e01, {}).status is Status.CONTAINER
+    assert capsys.readouterr().err == ""
+    assert DiskImagePlugin(progress=True).process(e01, {}).status is Status.CONTAINER
+    assert "verify disk.E01" in capsys.readouterr().err

@@ -6,6 +6,13 @@ Expert Witness (E01) images. Both read through our own read-only file
 handles (:func:`~facexray_forensics.evidence.files.open_read_only`), so the
 image is never opened for writing and its access time is left alone.
 
+An E01 set (``.E01``, ``.E02``, ...) and a split raw image (``disk.001``,
+``disk.002``, ...; ``disk.raw.001``) are each read as one disk from their
+first segment; the other segments stay items of their own, as "container"
+segments, and are never opened as images. An image that is a file inside
+another image is read through the outer image's file system, with no copy
+made anywhere, down to :data:`MAX_IMAGE_DEPTH`.
+
 Every regular file becomes an :class:`~facexray_forensics.records.Item`,
 deleted ones included (flagged in ``origin["deleted"]``), named
 ``IMAGE:PARTITION_OFFSET:INODE:/inner/path`` so the name is unique and says
@@ -24,12 +31,17 @@ size exceeds its volume, which The Sleuth Kit skips, is still listed.
 
 from __future__ import annotations
 
+import bisect
+import contextlib
+import dataclasses
 import hashlib
 import io
+import itertools
 import os
+import re
 import struct
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, BinaryIO
@@ -39,6 +51,7 @@ from facexray_forensics.evidence.magic import HEADER_SIZE, sniff
 from facexray_forensics.records import Item, raw_path
 
 _EWF_SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
+_EWF_HEADER_SIZE = 13  # the signature, then the segment number at bytes 9-10
 _CHUNK = 1 << 20
 _SECTOR = 512
 
@@ -47,8 +60,22 @@ _SECTOR = 512
 LIBRARY_ERRORS = (OSError, RuntimeError)
 
 
+#: How deep images inside images are opened: the evidence file is depth 1, an image file inside it
+#: depth 2, one inside that 3. Real cases stop there (an examiner's image kept on a seized drive that
+#: was itself imaged); the limit bounds what a hostile image (one holding a copy of itself) can make a
+#: scan open, and keeps the open images of a chain, each holding the next, few.
+MAX_IMAGE_DEPTH = 3
+
+#: Where a nested image's file lies in each image around it, outermost first: (partition offset, inode).
+Parents = tuple[tuple[int, int], ...]
+
+
 class UnreadableImageError(ValueError):
     """A disk image that was recognised but cannot be read: cut short, a segment missing, a checksum that fails."""
+
+
+class NestedTooDeepError(ValueError):
+    """A disk image inside disk images deeper than :data:`MAX_IMAGE_DEPTH`: recognised, never opened."""
 
 
 #: Header values of an E01 acquisition, under the names our reports use.
@@ -72,12 +99,41 @@ def ewf_segment_number(header: bytes) -> int | None:
     return int.from_bytes(header[9:11], "little")
 
 
+#: A split raw image's segment names, as dd | split, FTK Imager and Guymager write them: disk.001, disk.002, ...
+_SPLIT_NAME = re.compile(rb"(.+)\.(\d{3,})")
+
+
+def split_segment(path: bytes) -> tuple[bytes, int] | None:
+    """``(first segment's path, number)`` when ``path`` is named as a segment of a split raw image
+    whose first segment (``.001``) is there; None otherwise."""
+    match = _SPLIT_NAME.fullmatch(path)
+    if match is None or not os.path.isfile(match[1] + b".001"):
+        return None
+    return match[1] + b".001", int(match[2])
+
+
+def split_segments(first: bytes) -> list[bytes]:
+    """Every segment of the split raw image whose first segment is ``first``, in order.
+
+    A gap in the numbering is an :class:`UnreadableImageError`: every byte after it would be read at the wrong offset.
+    """
+    directory, name = os.path.split(first)
+    pattern = re.compile(re.escape(name[:-4]) + rb"\.(\d{3,})")
+    found = {int(match[1]): entry for entry in os.listdir(directory) if (match := pattern.fullmatch(entry))}
+    missing = [number for number in range(1, max(found) + 1) if number not in found]
+    if missing:
+        raise UnreadableImageError(f"segment {missing[0]:03d} of the split image {display_name(name)} is missing "
+                                   f"(segments up to {max(found):03d} are there)")
+    return [os.path.join(directory, found[number]) for number in sorted(found)]
+
+
 class _RawReader:
     """Positional reads from a raw image file (pread needs no shared offset, so threads may share it)."""
 
     def __init__(self, path: bytes):
         self._stream = open_read_only(path)
         self.size = os.fstat(self._stream.fileno()).st_size
+        self.segments = [path]
 
     def read(self, offset: int, length: int) -> bytes:
         return os.pread(self._stream.fileno(), length, offset)
@@ -86,14 +142,86 @@ class _RawReader:
         self._stream.close()
 
 
+class _SplitRawReader:
+    """Positional reads across the segment files of a split raw image, as from one file."""
+
+    def __init__(self, segments: list[bytes]):
+        self.segments = segments
+        self._readers: list[_RawReader] = []
+        try:
+            for segment in segments:
+                self._readers.append(self._open(segment))
+            sizes = [reader.size for reader in self._readers]
+            for segment, size in zip(segments[1:-1], sizes[1:-1]):
+                if size != sizes[0]:  # tools cut every segment but the last to one size
+                    raise UnreadableImageError(f"segment {_base(segment)} holds {size} bytes where the first holds "
+                                               f"{sizes[0]}: a segment is cut short or does not belong to the set")
+        except BaseException:
+            self.close()
+            raise
+        self._starts = list(itertools.accumulate(sizes, initial=0))
+        self.size = self._starts[-1]
+
+    @staticmethod
+    def _open(segment: bytes) -> _RawReader:
+        try:
+            return _RawReader(segment)
+        except OSError as error:
+            raise UnreadableImageError(f"segment {_base(segment)} cannot be read: {error}") from error
+
+    def read(self, offset: int, length: int) -> bytes:
+        data = bytearray()
+        index = bisect.bisect_right(self._starts, offset) - 1
+        while len(data) < length and index < len(self._readers):
+            start = offset + len(data) - self._starts[index]
+            wanted = min(length - len(data), self._readers[index].size - start)
+            chunk = self._readers[index].read(start, wanted)
+            data += chunk
+            if len(chunk) < wanted:
+                break  # the segment is shorter than when it was opened: a short read, which callers report
+            index += 1
+        return bytes(data)
+
+    def close(self) -> None:
+        for reader in self._readers:
+            reader.close()
+
+
+def _base(path: bytes) -> str:
+    return display_name(os.path.basename(path))
+
+
+class _InnerFileReader:
+    """Positional reads from an image that is a file inside another image, through that image's file system."""
+
+    def __init__(self, outer: DiskImage, partition_offset: int, inode: int):
+        self._file = outer.volume_at(partition_offset).handle.open_meta(inode=inode)
+        self.size = self._file.info.meta.size
+        self.segments: list[bytes] = []  # none of its own: its bytes lie in the outer image's
+        self._lock = threading.Lock()  # one pytsk3 file, shared by a process's threads
+
+    def read(self, offset: int, length: int) -> bytes:
+        length = min(length, self.size - offset)
+        if length <= 0:
+            return b""
+        with self._lock:
+            return self._file.read_random(offset, length)
+
+    def stream(self) -> BinaryIO:
+        """A file object over the image's bytes, for libewf (an E01 stored inside an image)."""
+        return io.BufferedReader(TskFileStream(self._file, self.size), buffer_size=_CHUNK)
+
+    def close(self) -> None:
+        pass  # the file belongs to the outer image, which DiskImage closes after this one
+
+
 class _EwfReader:
     """Reads from the media inside E01 segment files (libewf seeks, so one reader at a time)."""
 
-    def __init__(self, path: bytes):
+    def __init__(self, streams: list[BinaryIO], segments: list[bytes]):
         import pyewf  # libewf-python: the reference reader of the EWF format, from its author
 
-        names = pyewf.glob(os.fsdecode(path))
-        self._streams = [open_read_only(os.fsencode(name)) for name in names]
+        self._streams = streams
         self._handle = pyewf.handle()
         try:
             self._handle.open_file_objects(self._streams)
@@ -101,8 +229,19 @@ class _EwfReader:
             self.close()
             raise
         self.size = self._handle.get_media_size()
-        self.segments = [os.fsencode(name) for name in names]
+        self.segments = segments
         self._lock = threading.Lock()
+
+    @classmethod
+    def of_file(cls, path: bytes) -> _EwfReader:
+        """The E01 set whose first segment is the file ``path``; libewf finds the other segments by name."""
+        import pyewf
+
+        segments = [os.fsencode(name) for name in pyewf.glob(os.fsdecode(path))]
+        with contextlib.ExitStack() as opened:
+            streams = [opened.enter_context(open_read_only(segment)) for segment in segments]
+            opened.pop_all()  # the reader closes them from here
+        return cls(streams, segments)
 
     def read(self, offset: int, length: int) -> bytes:
         with self._lock:
@@ -168,31 +307,68 @@ class Volume:
 class DiskImage:
     """An open disk image: its volumes, its files, and for E01 its acquisition record.
 
+    ``path`` is the evidence file (an E01's or a split image's first
+    segment). With ``parents`` the image is a file inside that one: the
+    (partition offset, inode) of its file in each image around it, outermost
+    first; the images around it are opened too, and closed with it.
+
     Use as a context manager. Raises ValueError when neither a partition
-    table nor a file system is found, and :class:`UnreadableImageError` (a
-    ValueError too) when the image is recognised but cannot be read.
+    table nor a file system is found, :class:`UnreadableImageError` (a
+    ValueError too) when the image is recognised but cannot be read, and
+    :class:`NestedTooDeepError` (one too) beyond :data:`MAX_IMAGE_DEPTH`.
     """
 
-    def __init__(self, path: str | bytes | os.PathLike):
+    def __init__(self, path: str | bytes | os.PathLike, parents: Parents = ()):
         self.path = os.path.abspath(os.fsencode(path))
-        with open_read_only(self.path) as stream:
-            header = stream.read(HEADER_SIZE)
-        segment = ewf_segment_number(header)
-        if segment is not None and segment != 1:
-            raise ValueError(f"EWF segment {segment}: the image is read from its first segment (.E01)")
-        self.format = "ewf" if segment == 1 else "raw"
-        try:
-            self._reader = _EwfReader(self.path) if self.format == "ewf" else _RawReader(self.path)
-        except (*LIBRARY_ERRORS, ValueError) as error:
-            raise UnreadableImageError(f"cannot open the {self.format} image: {error}") from error
-        self._image = _tsk_image(self._reader)
+        self.parents = tuple(parents)
+        if len(self.parents) >= MAX_IMAGE_DEPTH:
+            raise NestedTooDeepError(f"disk image nested deeper than {MAX_IMAGE_DEPTH}: not opened "
+                                     f"(it lies {len(self.parents) + 1} images deep)")
         self.partition_table: str | None = None
         self.problems: list[str] = []  # what is wrong with the image but does not stop it being read
+        self._closing = contextlib.ExitStack()  # this image's reader, then the images around it
         try:
+            outer = self._closing.enter_context(DiskImage(self.path, self.parents[:-1])) if self.parents else None
+            self.format, self._reader = self._open_reader(outer)
+            self._closing.callback(self._reader.close)
+            self._image = _tsk_image(self._reader)
             self.volumes = self._readable_volumes()
         except BaseException:
             self.close()
             raise
+
+    def _open_reader(self, outer: DiskImage | None) -> tuple[str, Any]:
+        """The image's format ("ewf" or "raw") and a reader of its media."""
+        if outer is not None:
+            inner, header = self._inner_file(outer)
+        else:
+            inner = None
+            with open_read_only(self.path) as stream:
+                header = stream.read(_EWF_HEADER_SIZE)
+        segment = ewf_segment_number(header)
+        if segment is not None and segment != 1:
+            raise ValueError(f"EWF segment {segment}: the image is read from its first segment (.E01)")
+        split = split_segment(self.path) if inner is None else None
+        if split is not None and split[1] != 1:
+            raise ValueError(f"segment {split[1]} of a split raw image: the image is read from its first segment "
+                             f"({_base(split[0])})")
+        kind = "ewf" if segment == 1 else "raw"
+        try:
+            if inner is not None:
+                return kind, _EwfReader([inner.stream()], []) if kind == "ewf" else inner
+            if kind == "ewf":
+                return kind, _EwfReader.of_file(self.path)
+            return kind, _SplitRawReader(split_segments(split[0])) if split is not None else _RawReader(self.path)
+        except (*LIBRARY_ERRORS, ValueError) as error:
+            raise UnreadableImageError(f"cannot open the {kind} image: {error}") from error
+
+    def _inner_file(self, outer: DiskImage) -> tuple[_InnerFileReader, bytes]:
+        """A reader of this image's file inside ``outer``, and its first bytes."""
+        try:
+            inner = _InnerFileReader(outer, *self.parents[-1])
+            return inner, inner.read(0, _EWF_HEADER_SIZE)
+        except (KeyError, *LIBRARY_ERRORS) as error:
+            raise UnreadableImageError(f"cannot open the image's file inside the image around it: {error}") from error
 
     def _readable_volumes(self) -> list[Volume]:
         try:
@@ -212,8 +388,8 @@ class DiskImage:
         self.close()
 
     def close(self) -> None:
-        """Release the image's file handles."""
-        self._reader.close()
+        """Release the image's file handles, and the images around it."""
+        self._closing.close()
 
     @property
     def size(self) -> int:
@@ -297,17 +473,19 @@ class DiskImage:
                 for volume in self.volumes
             ],
         }
-        if self.format == "ewf":
+        if self._reader.segments:
             record["segments"] = [display_name(segment) for segment in self._reader.segments]
+        if self.format == "ewf":
             record["header"] = self._reader.header()
             record["stored_hashes"] = self._reader.stored_hashes()
         return record
 
-    def verify(self) -> dict[str, Any]:
+    def verify(self, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
         """Recompute the media's MD5 (and SHA-1 when stored) and compare with what the E01 stores.
 
         Returns ``{"stored": {...}, "computed": {...}, "verified": bool or None}``;
-        ``verified`` is None for raw images, which store no hash.
+        ``verified`` is None for raw images, which store no hash. ``progress``
+        is called with (bytes done, total) after each chunk: a large image takes minutes.
         """
         stored = self._reader.stored_hashes() if self.format == "ewf" else {}
         names = [name for name in ("md5", "sha1", "sha256") if name in stored] or ["md5"]
@@ -316,6 +494,8 @@ class DiskImage:
             chunk = self._media_chunk(offset, min(_CHUNK, self.size - offset))
             for digest in digests.values():
                 digest.update(chunk)
+            if progress is not None:
+                progress(offset + len(chunk), self.size)
         computed = {name: digest.hexdigest() for name, digest in digests.items()}
         verified = None if not stored else all(computed[name] == stored[name] for name in names)
         return {"stored": stored, "computed": computed, "verified": verified}
@@ -602,32 +782,33 @@ class TskFileStream(io.RawIOBase):
         return len(data)
 
 
-_OPEN: dict[tuple[int, bytes], DiskImage] = {}
+_OPEN: dict[tuple[int, bytes, Parents], DiskImage] = {}
 _OPEN_LOCK = threading.Lock()
 
 
-def _shared_image(path: bytes) -> DiskImage:
+def _shared_image(path: bytes, parents: Parents = ()) -> DiskImage:
     """One open DiskImage per image and process (a forked worker opens its own)."""
-    key = (os.getpid(), path)
+    key = (os.getpid(), path, parents)
     with _OPEN_LOCK:
         image = _OPEN.get(key)
         if image is None:
-            image = _OPEN[key] = DiskImage(path)
+            image = _OPEN[key] = DiskImage(path, parents)
         return image
 
 
 @dataclass(frozen=True)
 class InnerFileOpener:
-    """A picklable ``Item.open`` for a file inside a disk image."""
+    """A picklable ``Item.open`` for a file inside a disk image (``parents``: one inside others, as for DiskImage)."""
 
     image_path: bytes
     partition_offset: int
     inode: int
     size: int
+    parents: Parents = ()
 
     def __call__(self) -> BinaryIO:
         try:
-            handle = _shared_image(self.image_path).volume_at(self.partition_offset).handle
+            handle = _shared_image(self.image_path, self.parents).volume_at(self.partition_offset).handle
             file = handle.open_meta(inode=self.inode)
         except (KeyError, ValueError, *LIBRARY_ERRORS) as error:
             raise OSError(f"cannot open inode {self.inode} at offset {self.partition_offset}: {error}") from error
@@ -638,26 +819,32 @@ class DiskImageSource:
     """Items for the files inside one disk image (an ``ItemSource``).
 
     ``name`` is how the image itself is named in the scan (its item name);
-    inner items are named ``name:PARTITION_OFFSET:INODE:/inner/path``.
+    inner items are named ``name:PARTITION_OFFSET:INODE:/inner/path``, so a
+    file in an image inside an image names both. ``parents`` places an image
+    that is a file inside others, as for :class:`DiskImage`; each inner item's
+    origin lists them, outermost first, under ``"parents"``.
     """
 
-    def __init__(self, path: str | bytes | os.PathLike, name: str | None = None):
+    def __init__(self, path: str | bytes | os.PathLike, name: str | None = None, parents: Parents = ()):
         self.path = os.path.abspath(os.fsencode(path))
         self.name = name if name is not None else display_name(self.path)
+        self.parents = tuple(parents)
         self.warnings: list[str] = []
 
     def items(self) -> Iterator[Item]:
         """Every regular file in every readable volume, deleted ones included, in a stable order."""
-        for file in _shared_image(self.path).files():
+        for file in _shared_image(self.path, self.parents).files():
             yield self._item(file)
 
     def _item(self, file: ImageFile) -> Item:
         """The item of one file; one whose records are broken, or whose first bytes cannot be read, says why."""
         volume = file.volume
-        opener = InnerFileOpener(self.path, volume.offset, file.inode, file.size)
+        opener = InnerFileOpener(self.path, volume.offset, file.inode, file.size, self.parents)
         origin = {
             "image": self.name,
             **path_origin(self.path, "image_path"),
+            **({"parents": [{"partition_offset": offset, "inode": inode} for offset, inode in self.parents]}
+               if self.parents else {}),
             "partition_offset": volume.offset,
             "partition": volume.description,
             "filesystem": volume.filesystem,
@@ -679,30 +866,60 @@ class DiskImageSource:
         return Item(name=name, kind=kind, mime=mime, size=file.size, open=opener, origin=origin)
 
 
-def image_path(item: Item) -> bytes | None:
-    """The file-system path of an item found by :class:`~facexray_forensics.evidence.files.FileSource`."""
-    return raw_path(item.origin) if "path" in item.origin else None
+def _parents(origin: Mapping[str, Any]) -> Parents:
+    return tuple((parent["partition_offset"], parent["inode"]) for parent in origin.get("parents", ()))
+
+
+def image_location(item: Item) -> tuple[bytes, Parents] | None:
+    """Where a disk-image item's bytes are, as :class:`DiskImage` takes them: the evidence file's path, and
+    for an image inside images the place of its file in each; None for an item of a source without paths."""
+    if "path" in item.origin:
+        return raw_path(item.origin), ()
+    if "image_path" in item.origin:
+        own = (item.origin["partition_offset"], item.origin["inode"])
+        return raw_path(item.origin, "image_path"), (*_parents(item.origin), own)
+    return None
+
+
+def _as_split_segment(item: Item) -> Item:
+    """A later segment of a split raw image as the disk-image item it is, for the disk-image plugin to record.
+
+    Its own bytes, from the middle of a disk, cannot say so: its name and its
+    first segment's bytes do. A split archive (``photos.zip.002``) stays as it is.
+    """
+    split = split_segment(raw_path(item.origin)) if "path" in item.origin and item.kind != "disk_image" else None
+    if split is None or split[1] == 1:
+        return item
+    try:
+        with open_read_only(split[0]) as stream:
+            kind, _ = sniff(stream.read(HEADER_SIZE))
+    except OSError:
+        return item
+    if kind != "disk_image":
+        return item
+    return dataclasses.replace(item, kind="disk_image", mime="application/x-raw-disk-image")
 
 
 def expand_disk_images(items: Iterable[Item]) -> Iterator[Item]:
-    """Each item, followed by the files inside it when it is a disk image.
+    """Each item, followed by the files inside it when it is a disk image, and theirs, down to :data:`MAX_IMAGE_DEPTH`.
 
-    Only the first segment of an E01 set is opened (it reads the others);
-    an image that cannot be read as a disk passes through unexpanded, and the
-    disk-image plugin, which opens it again, records why.
+    Only the first segment of an E01 or split raw set is opened (it reads the
+    others); an image that cannot be read as a disk, or lies too deep, passes
+    through unexpanded, and the disk-image plugin, which opens it again, records why.
     """
-    for item in items:
+    for item in map(_as_split_segment, items):
         yield item
-        path = image_path(item)
-        if item.kind != "disk_image" or path is None or "open_error" in item.origin:
+        location = image_location(item)
+        if item.kind != "disk_image" or location is None or "open_error" in item.origin:
             continue
         try:
-            yield from DiskImageSource(path, name=item.name).items()
+            yield from expand_disk_images(DiskImageSource(location[0], item.name, location[1]).items())
         except (ValueError, *LIBRARY_ERRORS):
             continue
 
 
 def inner_item(name: str, kind: str, mime: str | None, size: int, origin: dict) -> Item:
     """The Item a disk-image ``origin`` (as :class:`DiskImageSource` recorded it) describes, to read it again."""
-    opener = InnerFileOpener(raw_path(origin, "image_path"), origin["partition_offset"], origin["inode"], size)
+    opener = InnerFileOpener(raw_path(origin, "image_path"), origin["partition_offset"], origin["inode"], size,
+                             _parents(origin))
     return Item(name=name, kind=kind, mime=mime, size=size, open=opener, origin=origin)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 from facexray_forensics.evidence.disk_image import (
     LIBRARY_ERRORS,
     DiskImage,
+    NestedTooDeepError,
+    Parents,
     UnreadableImageError,
     ewf_segment_number,
-    image_path,
+    image_location,
+    split_segment,
 )
+from facexray_forensics.evidence.files import display_name
 from facexray_forensics.evidence.magic import HEADER_SIZE
 from facexray_forensics.plugins import Plugin
 from facexray_forensics.records import Finding, Item, Status
@@ -27,9 +32,17 @@ class DiskImagePlugin(Plugin):
     so the image itself has no score: its status is "container".
 
     A recognised image that cannot be read (an E01 cut short, missing a
-    segment or failing its own checksums; a file system cut off by the end
-    of the image) is "unreadable" with the library's reason. Partition table
-    entries left out as bad are listed in ``values["problems"]``.
+    segment or failing its own checksums; a split raw image missing a
+    segment; a file system cut off by the end of the image) is "unreadable"
+    with the library's reason. Partition table entries left out as bad are
+    listed in ``values["problems"]``. The later segments of an E01 or split
+    raw set are "container" items that name their first segment. An image
+    inside images is read like the others, down to
+    :data:`~facexray_forensics.evidence.disk_image.MAX_IMAGE_DEPTH`; one
+    deeper is "unsupported", with the limit in its reason.
+
+    With ``progress``, the E01 check shows a bar of the bytes read (it reads
+    the whole acquired disk); quiet by default, as a scan is with ``progress=False``.
     """
 
     name = "disk_image"
@@ -39,33 +52,55 @@ class DiskImagePlugin(Plugin):
     parallel = True
     description = "Disk images: partitions and file systems; for E01 the acquisition header and a check of its stored MD5."
 
+    def __init__(self, progress: bool = False):
+        self.progress = progress
+
     def process(self, item: Item, earlier: Mapping[str, Finding]) -> Finding:
-        path = image_path(item)
-        if path is None:
-            return Finding(self.name, self.version, status=Status.UNSUPPORTED, reason="a disk image inside a disk image is not opened")
-        with item.open() as stream:
-            segment = ewf_segment_number(stream.read(HEADER_SIZE))
-        if segment is not None and segment > 1:
-            return Finding(
-                self.name,
-                self.version,
-                values={"format": "ewf", "segment": segment},
-                status=Status.CONTAINER,
-                reason=f"segment {segment} of an E01 set: its files are read through the first segment",
-            )
+        location = image_location(item)
+        if location is None:
+            return Finding(self.name, self.version, status=Status.UNSUPPORTED, reason="not a file, nor a file in a disk image")
+        later = self._later_segment(item, location)
+        if later is not None:
+            values, reason = later
+            return Finding(self.name, self.version, values=values, status=Status.CONTAINER, reason=reason)
         values: dict = {}
         try:
-            with DiskImage(path) as image:
+            with DiskImage(*location) as image:
                 values.update(image.acquisition())
                 if image.format == "ewf":
-                    values["verification"] = image.verify()
+                    values["verification"] = self._verify(image, item.name)
                 cut_short = image.cut_short
         except (UnreadableImageError, *LIBRARY_ERRORS) as error:
             return Finding(self.name, self.version, values=values, status=Status.UNREADABLE,
                            reason=f"the disk image cannot be read: {error}")
+        except NestedTooDeepError as error:
+            return Finding(self.name, self.version, status=Status.UNSUPPORTED, reason=str(error))
         except ValueError as error:
             return Finding(self.name, self.version, status=Status.UNSUPPORTED, reason=f"not read as a disk image: {error}")
         return self._container(values, cut_short)
+
+    @staticmethod
+    def _later_segment(item: Item, location: tuple[bytes, Parents]) -> tuple[dict, str] | None:
+        """The values and reason of a segment after the first of an E01 or split raw set; None for any other item."""
+        with item.open() as stream:
+            segment = ewf_segment_number(stream.read(HEADER_SIZE))
+        if segment is not None and segment > 1:
+            return ({"format": "ewf", "segment": segment},
+                    f"segment {segment} of an E01 set: its files are read through the first segment")
+        split = split_segment(location[0]) if not location[1] else None
+        if split is None or split[1] == 1:
+            return None
+        first = display_name(os.path.basename(split[0]))
+        return ({"format": "raw", "segment": split[1], "first_segment": first},
+                f"segment {split[1]} of a split raw image: its files are read through the first segment ({first})")
+
+    def _verify(self, image: DiskImage, name: str) -> dict:
+        """The E01 check, with a bar of the bytes read when ``progress`` is on."""
+        from tqdm import tqdm
+
+        with tqdm(total=image.size, unit="B", unit_scale=True, desc=f"verify {name}", leave=False,
+                  disable=not self.progress, dynamic_ncols=True) as bar:
+            return image.verify(lambda done, total: bar.update(done - bar.n))
 
     def _container(self, values: dict, cut_short: bool) -> Finding:
         finding = Finding(self.name, self.version, values=values, status=Status.CONTAINER)
