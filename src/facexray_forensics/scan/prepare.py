@@ -90,7 +90,13 @@ class Records:
 
 
 def claim_outputs(paths: OutputSet, roots: Sequence[str], resume: bool) -> ScanLock:
-    """Refuse unsafe outputs (ValueError), create their folders, and lock them against a second scan."""
+    """Refuse missing evidence and unsafe outputs (ValueError), create their folders, and lock them against a second scan.
+
+    A missing root is refused here, before the output folder or its lock file is made (the source would refuse it later).
+    """
+    for root in roots:
+        if not os.path.lexists(root):
+            raise ValueError(f"evidence not found: {root}")
     check_placement([*paths.reports, *paths.sidecars, paths.custody, paths.journal, paths.lock, paths.seal], roots)
     check_targets([*paths.reports, *paths.sidecars, paths.lock], [paths.custody, paths.journal, paths.seal], resume)
     make_output_folders([path.parent for path in paths.reports])
