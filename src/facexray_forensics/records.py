@@ -80,13 +80,15 @@ def item_identity(name: str, origin: Mapping[str, Any]) -> str:
     ``disk.img:0:14:``), so the key holds the hex of the exact path bytes, or
     for a file inside a disk image the image's path bytes, partition offset
     and inode (with the inner path, which tells apart deleted names that
-    point at a reused inode). The name follows, for one file the examiner
+    point at a reused inode), after those of the image files it lies in. The name follows, for one file the examiner
     named both as a root and inside a folder root: two items, one path.
     A source that records no path is keyed by its name alone.
     """
     if "image_path" in origin:
         inner = origin["inner_path"].encode("utf-8", "surrogateescape").hex()
-        where = f"inner:{raw_path(origin, 'image_path').hex()}:{origin['partition_offset']}:{origin['inode']}:{inner}"
+        # an image inside images: each outer image file's partition and inode, outermost first
+        chain = "".join(f"{parent['partition_offset']}:{parent['inode']}/" for parent in origin.get("parents", ()))
+        where = f"inner:{raw_path(origin, 'image_path').hex()}:{chain}{origin['partition_offset']}:{origin['inode']}:{inner}"
     elif "path" in origin:
         where = f"file:{raw_path(origin).hex()}"
     else:

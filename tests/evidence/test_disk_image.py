@@ -33,6 +33,7 @@ from facexray_forensics.evidence.disk_image import (
     inner_item,
 )
 from facexray_forensics.evidence.files import FileSource
+from facexray_forensics.plugins import ScanContext
 from facexray_forensics.plugins.builtin import DiskImagePlugin, HashingPlugin
 from facexray_forensics.records import Status
 from facexray_forensics.renderers.json import load_schema, render_json
@@ -450,7 +451,10 @@ def test_e01_check_reports_progress(images, capsys):
     assert calls[-1] == (size, size) and {total for _, total in calls} == {size}
 
     e01 = next(item for item in FileSource([images["e01"]]).items())
-    assert DiskImagePlugin().process(e01, {}).status is Status.CONTAINER
-    assert capsys.readouterr().err == ""
-    assert DiskImagePlugin(progress=True).process(e01, {}).status is Status.CONTAINER
-    assert "verify disk.E01" in capsys.readouterr().err
+    shown = {}
+    for progress in (False, True):
+        plugin = DiskImagePlugin()
+        plugin.start_up(ScanContext(settings={}, progress=progress))  # the scan's own progress flag
+        assert plugin.process(e01, {}).status is Status.CONTAINER
+        shown[progress] = capsys.readouterr().err
+    assert shown[False] == "" and "verify disk.E01" in shown[True]

@@ -67,6 +67,9 @@ def test_identity_is_the_path_bytes_or_image_partition_and_inode():
     assert item_identity("evidence/card.img:0:14:/x.bin", inner) != item_identity(
         "evidence/card.img:0:14:/x.bin", {"path": "/e/card.img:0:14:/x.bin"})
     assert item_identity("n", inner) != item_identity("n", {**inner, "inode": 15})
+    # The same inner file of two images at one place in an outer image: the outer inode tells them apart.
+    nested = [{**inner, "parents": [{"partition_offset": 0, "inode": inode}]} for inode in (7, 8)]
+    assert len({item_identity("n", origin) for origin in [inner, *nested]}) == 3
     assert item_identity("n", {}) == "name:n"
     # One file named both as a root and inside a folder root is two items, told apart by their names.
     assert item_identity("a.bin", {"path": "/e/sub/a.bin"}) != item_identity("e/sub/a.bin", {"path": "/e/sub/a.bin"})

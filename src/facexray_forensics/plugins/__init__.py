@@ -136,6 +136,7 @@ class ScanContext:
     settings: Mapping[str, Any]
     device: str = "cpu"
     resources: dict[str, Any] = field(default_factory=dict)
+    progress: bool = False  # the scan shows progress bars: a plugin's own long steps may show theirs
 
 
 class Plugin(abc.ABC):

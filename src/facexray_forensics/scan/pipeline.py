@@ -80,7 +80,7 @@ class Scan:
         sources = list(self.sources) if self.sources is not None else [FileSource(roots)]
         wall_start = time.perf_counter()
         with contextlib.ExitStack() as running:
-            plugins = start_plugins(self.plugins, settings)
+            plugins = start_plugins(self.plugins, settings, self.progress)
             running.callback(plugins.shut_down)
             cluster = running.enter_context(contextlib.closing(self._cluster(plugins))) if settings["cluster"] else None
             if cluster is not None:

@@ -104,14 +104,15 @@ def claim_outputs(paths: OutputSet, roots: Sequence[str], resume: bool) -> ScanL
         return ScanLock(paths.journal)
 
 
-def start_plugins(plugins: Sequence[Plugin], settings: dict[str, Any]) -> StartedPlugins:
+def start_plugins(plugins: Sequence[Plugin], settings: dict[str, Any], progress: bool = False) -> StartedPlugins:
     """Split ``plugins`` where the first one that runs in the main process stands, and start them all.
 
-    ``settings`` are resolved (:meth:`ScanSettings.for_plugins`). Worker
+    ``settings`` are resolved (:meth:`ScanSettings.for_plugins`); ``progress``
+    is the scan's, passed on to the plugins in their context. Worker
     plugins start here too: a configuration error surfaces now, with its
     message, rather than as a broken pool.
     """
-    context, known_sha256 = _context(settings)
+    context, known_sha256 = _context(settings, progress)
     count = 0
     while count < len(plugins) and plugins[count].runs_in_workers(context.settings):
         count += 1
@@ -124,7 +125,7 @@ def start_plugins(plugins: Sequence[Plugin], settings: dict[str, Any]) -> Starte
     return StartedPlugins(workers, main, context, known_sha256, names, runtime)
 
 
-def _context(settings: dict[str, Any]) -> tuple[ScanContext, str | None]:
+def _context(settings: dict[str, Any], progress: bool) -> tuple[ScanContext, str | None]:
     """The plugins' context, with the known-file list loaded; and that list's SHA-256, for the record."""
     resources: dict[str, Any] = {}
     known_sha256 = None
@@ -132,7 +133,7 @@ def _context(settings: dict[str, Any]) -> tuple[ScanContext, str | None]:
         resources["known_hashes"] = load_known_hashes(settings["known_hashes"])
         with open(settings["known_hashes"], "rb") as stream:
             known_sha256 = hash_stream(stream)[0]["sha256"]
-    return ScanContext(settings=settings, device=settings["device"], resources=resources), known_sha256
+    return ScanContext(settings=settings, device=settings["device"], resources=resources, progress=progress), known_sha256
 
 
 def open_records(paths: OutputSet, roots: list[str], plugins: StartedPlugins, case: ScanCase, resume: bool) -> Records:

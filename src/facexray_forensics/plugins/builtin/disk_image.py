@@ -17,7 +17,7 @@ from facexray_forensics.evidence.disk_image import (
 )
 from facexray_forensics.evidence.files import display_name
 from facexray_forensics.evidence.magic import HEADER_SIZE
-from facexray_forensics.plugins import Plugin
+from facexray_forensics.plugins import Plugin, ScanContext
 from facexray_forensics.records import Finding, Item, Status
 
 
@@ -41,8 +41,8 @@ class DiskImagePlugin(Plugin):
     :data:`~facexray_forensics.evidence.disk_image.MAX_IMAGE_DEPTH`; one
     deeper is "unsupported", with the limit in its reason.
 
-    With ``progress``, the E01 check shows a bar of the bytes read (it reads
-    the whole acquired disk); quiet by default, as a scan is with ``progress=False``.
+    In a scan that shows progress, the E01 check shows a bar of the bytes
+    read (it reads the whole acquired disk).
     """
 
     name = "disk_image"
@@ -52,8 +52,10 @@ class DiskImagePlugin(Plugin):
     parallel = True
     description = "Disk images: partitions and file systems; for E01 the acquisition header and a check of its stored MD5."
 
-    def __init__(self, progress: bool = False):
-        self.progress = progress
+    progress = False
+
+    def start_up(self, context: ScanContext) -> None:
+        self.progress = context.progress
 
     def process(self, item: Item, earlier: Mapping[str, Finding]) -> Finding:
         location = image_location(item)
