@@ -3,9 +3,12 @@
 The cluster's results must equal the local scan's item for item (statuses,
 scores, X-ray maps); a worker killed mid-scan must lose and duplicate
 nothing; a scheduler that goes away must end the scan with exit 6 and a
-journal that a local --resume completes.
+journal that a local --resume completes; evidence a worker cannot see is
+that item's "unreadable" outcome, naming the worker and the path; the files
+of one E01 are analysed on several workers.
 """
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -14,15 +17,26 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from facexray_forensics.custody import verify_log
+from facexray_forensics.evidence import FileSource
+from facexray_forensics.plugins.builtin import HashingPlugin
+from facexray_forensics.records import Status
+from facexray_forensics.renderers.json import render_json
 from facexray_forensics.samples import evidence_dir
+from facexray_forensics.scan import Output, Scan, ScanSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evidence"))  # the disk-image builders
+
+from test_disk_image import TOOLS, _fat_holding, _run  # noqa: E402
 
 pytest.importorskip("distributed")
+DISK_TOOLS = all(shutil.which(tool) for tool in TOOLS)
 
 BIN = Path(sys.executable).parent
 VIDEO_MEDIA = Path(__file__).resolve().parents[1] / "evidence" / "video_media.py"
@@ -220,3 +234,95 @@ def test_a_cluster_of_refused_workers_is_refused_as_a_whole(cluster):
 
     with pytest.raises(ClusterError, match="every worker was refused: .*not the coordinator's 0000"):
         DaskExecutor(cluster.address, _started_plugins().workers, "0" * 64)
+
+
+class _MovedAwayAfterListing:
+    """The items of ``root`` as a FileSource lists them; once the listing is complete, ``hidden`` is moved out."""
+
+    def __init__(self, root: Path, hidden: Path, elsewhere: Path):
+        self.files, self.hidden, self.elsewhere = FileSource([root]), hidden, elsewhere
+        self.warnings = self.files.warnings
+
+    def items(self):
+        yield from self.files.items()
+        self.hidden.rename(self.elsewhere)
+
+
+def test_evidence_a_worker_cannot_see_is_unreadable_naming_the_worker_and_the_path(cluster, tmp_path):
+    """The coordinator lists and sniffs every file; one is then moved away before any worker is given it.
+
+    Workers and coordinator share this machine's file system, so a worker
+    without the coordinator's view cannot be made here without privileges (a
+    mount namespace); but on a cluster the coordinator reads no evidence after
+    listing it (analysis and the final rehash run on the workers), so a file
+    gone right after its listing is, from the worker's side, exactly a path
+    its storage lacks: the open fails with ENOENT. The source moves it at the
+    end of its listing, before the scan hands out any item.
+    """
+    evidence = _many_photos(tmp_path / "evidence", 6)
+    hidden = evidence / "photo_002.jpg"
+    (tmp_path / "out").mkdir()
+    report_path = tmp_path / "out" / "scan.json"
+    scan = Scan([evidence], [Output(report_path, render_json)], [HashingPlugin()],
+                settings=ScanSettings(cluster=cluster.address), progress=False,
+                sources=[_MovedAwayAfterListing(evidence, hidden, tmp_path / "elsewhere.jpg")])
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["report"] = scan.run()
+        except BaseException as error:  # shown by the assertion below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the scan hung on evidence its workers cannot see"
+    assert "report" in outcome, outcome.get("error")
+    items = {item.name: item for item in outcome["report"].items}
+    assert len(items) == 6
+    gone = items.pop("evidence/photo_002.jpg")
+    assert gone.status is Status.UNREADABLE and not gone.hashes
+    assert gone.reason.startswith(f"the cluster worker on {socket.gethostname()} (tcp://127.0.0.1:"), gone.reason
+    assert f"could not read {hidden}: No such file or directory" in gone.reason, gone.reason
+    for name, item in items.items():  # the others go on as usual
+        assert item.status is not Status.UNREADABLE, (name, item.reason)
+        assert item.hashes["sha256"] == hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+        assert item.hash_verified
+    custody = report_path.with_name("scan.custody.jsonl")
+    analysed = {record["data"]["item"]: record["data"] for record in map(json.loads, custody.read_text().splitlines())
+                if record["action"] == "item_analysed"}
+    assert analysed["evidence/photo_002.jpg"]["reason"] == gone.reason and analysed["evidence/photo_002.jpg"]["worker"]
+    assert verify_log(custody).ok
+
+
+E01_PHOTOS = 8
+
+
+@pytest.mark.skipif(not DISK_TOOLS,
+                    reason="needs dosfstools, mtools, e2fsprogs and ewf-tools (scripts/install-test-tools.sh)")
+def test_the_files_of_one_e01_are_analysed_on_several_workers(cluster, tmp_path):
+    """Disk images are expanded into their files when the evidence is listed, so each file is a task of its own."""
+    photos = sorted(_many_photos(tmp_path / "photos", E01_PHOTOS).iterdir())
+    card = _fat_holding(tmp_path / "card.img", 4096, {f"DCIM/{photo.name}": photo for photo in photos})
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    _run("ewfacquire", "-u", "-q", "-t", evidence / "card", "-c", "none", "-f", "encase6", card)
+    local = _scan(evidence, tmp_path / "local.json", "--workers", "1")
+    remote = _scan(evidence, tmp_path / "cluster.json", "--cluster", cluster.address)
+    assert local.returncode == remote.returncode and "Traceback" not in remote.stderr, remote.stderr
+    listed = [item["path"] for item in json.loads((tmp_path / "cluster.json").read_text())["items"]]
+    assert len(listed) == len(set(listed)) == E01_PHOTOS + 1  # the E01 and each of its files, once
+    expected, found = _items(tmp_path / "local.json"), _items(tmp_path / "cluster.json")
+    inner = {name: item for name, item in found.items() if "image_path" in item["origin"]}
+    assert sorted(item["origin"]["inner_path"] for item in inner.values()) == [f"/DCIM/{photo.name}" for photo in photos]
+    digests = {f"/DCIM/{photo.name}": hashlib.sha256(photo.read_bytes()).hexdigest() for photo in photos}
+    assert all(item["sha256"] == digests[item["origin"]["inner_path"]] and item["hash_verified"] for item in inner.values())
+    assert found == expected  # hashes, statuses and scores as the local scan found them
+    custody = tmp_path / "cluster.custody.jsonl"
+    analysed = [record["data"] for record in map(json.loads, custody.read_text().splitlines())
+                if record["action"] == "item_analysed"]
+    assert sorted(record["item"] for record in analysed) == sorted(listed)
+    workers = {record["worker"] for record in analysed if record["item"] in inner}
+    assert len(workers) >= 2, workers
+    assert verify_log(custody).ok

@@ -5,19 +5,19 @@
 processes. Each worker starts the scan's worker-side plugins once, through a
 Dask worker plugin, and is refused when its model's SHA-256 differs from the
 coordinator's. Workers open the evidence by its path, so every worker must
-see the same storage; the coordinator alone writes the journal, the custody
-log and the reports. A worker that dies mid-item has its items rerun
-elsewhere by the scheduler (its retries); a scheduler that goes away ends the
-scan with :class:`ClusterError`, the journal intact for ``--resume``.
+see the same storage (an item whose file a worker cannot open is
+"unreadable", the reason naming that worker and the path); the coordinator
+alone writes the journal, the custody log and the reports. A worker that dies
+mid-item has its items rerun elsewhere by the scheduler (its retries); a
+scheduler that goes away ends the scan with :class:`ClusterError`, the
+journal intact for ``--resume``.
 
 Dask is an optional extra: ``pip install 'facexray-forensics[cluster]'``.
 """
 
 from __future__ import annotations
 
-import collections
 import copy
-import itertools
 import logging
 import socket
 from collections.abc import Callable, Iterator, Sequence
@@ -27,9 +27,11 @@ import distributed
 from distributed.client import FutureCancelledError
 from distributed.scheduler import KilledWorker
 
+from facexray_forensics import __version__
+from facexray_forensics.evidence.files import display_name, open_read_only
 from facexray_forensics.plugins import Plugin, ScanContext
-from facexray_forensics.records import Item
-from facexray_forensics.scan.executor import ClusterError, ItemResult, analyse_item, read_limit, rehash_item
+from facexray_forensics.records import Finding, Item, Status, raw_path
+from facexray_forensics.scan.executor import ClusterError, InOrder, ItemResult, analyse_item, read_limit, rehash_item
 from facexray_forensics.scan.prepare import WorkerPlugins
 
 # A scheduler or task lost; a plugin's own errors never get here (they become the item's outcome).
@@ -74,9 +76,29 @@ def _analyse_on_worker(item: Item) -> ItemResult:
     if not hasattr(worker, "fxr_scan"):  # a refused worker: the scheduler gives the item to another
         raise distributed.Reschedule()
     started, limit = worker.fxr_scan
-    result = analyse_item(started, item, limit)
-    result.worker = f"{socket.gethostname()} ({worker.address})"
+    here = f"{socket.gethostname()} ({worker.address})"
+    unseen = _unseen_here(item, here)
+    result = ItemResult({"scan": unseen}, {}) if unseen else analyse_item(started, item, limit)
+    result.worker = here
     return result
+
+
+def _unseen_here(item: Item, here: str) -> Finding | None:
+    """An "unreadable" finding when this worker cannot open the evidence file that holds the item (for a
+    file inside a disk image, the image), which the coordinator opened when it listed it: a share not
+    mounted here, or mounted at another path. Without it the item's reason would be the plugins' bare
+    "cannot read", with nothing to say that the cause is this worker's view of the storage."""
+    key = next((key for key in ("path", "image_path") if key in item.origin), None)
+    if key is None or "file_type" in item.origin or "open_error" in item.origin:  # nothing is opened, or never was
+        return None
+    path = raw_path(item.origin, key)
+    try:
+        open_read_only(path).close()
+    except OSError as error:
+        reason = (f"the cluster worker on {here} could not read {display_name(path)}: {error.strerror or error}; "
+                  "every worker must see the evidence at the path the coordinator listed it under")
+        return Finding("scan", __version__, status=Status.UNREADABLE, reason=reason)
+    return None
 
 
 def _refusal(dask_worker) -> str | None:
@@ -154,19 +176,10 @@ class DaskExecutor:
 
     def _ordered(self, function: Callable[[Item], Any], items: Sequence[Item]) -> Iterator:
         """``function(item)`` for each item on the cluster, at most ``window`` at a time, yielded in order."""
-        upcoming = iter(items)
-        pending: collections.deque = collections.deque()
-
-        def submit(item: Item):
-            # pure=False: the same item is analysed again on a resume, never taken from a cache.
-            return self.client.submit(function, item, pure=False, retries=RETRIES)
-
+        # pure=False: the same item is analysed again on a resume, never taken from a cache.
+        window = InOrder(lambda item: self.client.submit(function, item, pure=False, retries=RETRIES), self.window)
         try:
-            pending.extend(submit(item) for item in itertools.islice(upcoming, self.window))
-            while pending:
-                result = pending.popleft().result()
-                pending.extend(submit(item) for item in itertools.islice(upcoming, 1))
-                yield result
+            yield from window.results(items, lambda item, future: future.result())
         except _LOST as error:
             raise ClusterError(f"the cluster {self.address} went away mid-scan ({type(error).__name__}: {error}); "
                                "every finished item is in the journal, and --resume continues, on a cluster or "

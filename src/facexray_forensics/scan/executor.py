@@ -17,7 +17,7 @@ import io
 import itertools
 import multiprocessing
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -146,6 +146,37 @@ def crashed(item: Item) -> ItemResult:
     return ItemResult({"scan": Finding("scan", __version__, status=Status.UNREADABLE, reason=reason)}, {})
 
 
+# ---- in item order, on any pool ----------------------------------------------------------
+
+
+class InOrder:
+    """Items through ``submit`` (which returns a future: the pool's or Dask's), at most ``size`` at a time,
+    their results read in item order.
+
+    In order: the output never depends on which worker finishes first. At most
+    ``size``: results (face crops) never pile up while a later stage is the slow one.
+    """
+
+    def __init__(self, submit: Callable[[Item], Any], size: int):
+        self.submit, self.size = submit, size
+        self.pending: collections.deque[tuple[Item, Any]] = collections.deque()
+
+    def results(self, items: Iterable[Item], result: Callable[[Item, Any], Any]) -> Iterator:
+        """``result(item, future)`` for each item, in order; nothing is submitted before the first is asked for."""
+        upcoming = iter(items)
+        self.pending.extend((item, self.submit(item)) for item in itertools.islice(upcoming, self.size))
+        while self.pending:
+            item, future = self.pending.popleft()
+            value = result(item, future)
+            # Top up before yielding, so the workers stay busy while the caller uses the value.
+            self.pending.extend((following, self.submit(following)) for following in itertools.islice(upcoming, 1))
+            yield value
+
+    def resubmit(self) -> None:
+        """Submit every waiting item again, after the pool that held their futures was restarted."""
+        self.pending = collections.deque((item, self.submit(item)) for item, _ in self.pending)
+
+
 # ---- inside a worker process -------------------------------------------------------------
 
 _WORKER_PLUGINS: list[Plugin] = []
@@ -221,20 +252,17 @@ class LocalExecutor:
 
     def _ordered(self, function: Callable[[Item], Any], items: Sequence[Item], on_crash: Callable[[Item], Any]) -> Iterator:
         """``function(item)`` for each item in the pool, yielded in order."""
-        upcoming = iter(items)
-        pending: collections.deque = collections.deque()
-        for item in itertools.islice(upcoming, self.window):
-            pending.append((item, self.pool.submit(function, item)))
-        while pending:
-            item, future = pending.popleft()
+        window = InOrder(lambda item: self.pool.submit(function, item), self.window)
+
+        def result(item: Item, future) -> Any:
             try:
-                result = future.result()
+                return future.result()
             except BrokenProcessPool:
-                result = self._retry_alone(function, item, on_crash)
-                pending = collections.deque((waiting, self.pool.submit(function, waiting)) for waiting, _ in pending)
-            for following in itertools.islice(upcoming, 1):
-                pending.append((following, self.pool.submit(function, following)))
-            yield result
+                retried = self._retry_alone(function, item, on_crash)
+                window.resubmit()  # the dead pool took the other waiting items with it
+                return retried
+
+        return window.results(items, result)
 
     def _retry_alone(self, function: Callable[[Item], Any], item: Item, on_crash: Callable[[Item], Any]) -> Any:
         self._restart()
