@@ -6,7 +6,7 @@ import pytest
 
 from facexray_forensics.faces.extract import CropGeometry
 from facexray_forensics.model import ModelCard, create, load_weights, save_weights
-from facexray_forensics.model.weights import CARD_NAME, read_card
+from facexray_forensics.model.weight_files import CARD_NAME, read_card
 
 
 def test_geometry_and_head_round_trip_through_the_card(tmp_path):

@@ -76,7 +76,7 @@ def split_files(
     for relative, source in files:
         entry = {"source": source, "side": side_of(source, held_out_fraction, salt)}
         if root is not None:
-            from facexray_forensics.model.weights import file_sha256
+            from facexray_forensics.model.weight_files import file_sha256
 
             entry["sha256"] = file_sha256(Path(root) / relative)
         split.files[relative] = entry

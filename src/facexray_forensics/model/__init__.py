@@ -20,7 +20,7 @@ from facexray_forensics.model.facexray import FaceXray
 from facexray_forensics.model.hrnet import HRNet
 from facexray_forensics.model.predictor import Predictor
 from facexray_forensics.model.registry import create, list_models
-from facexray_forensics.model.weights import LoadedModel, ModelCard, default_model_dir, load_weights, save_weights
+from facexray_forensics.model.weight_files import LoadedModel, ModelCard, default_model_dir, load_weights, save_weights
 
 __all__ = [
     "BandThresholds",

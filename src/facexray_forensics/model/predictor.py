@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from facexray_forensics.model.weights import LoadedModel
+from facexray_forensics.model.weight_files import LoadedModel
 from facexray_forensics.records import Band
 
 

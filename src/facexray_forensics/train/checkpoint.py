@@ -99,7 +99,7 @@ def average_with_start(path: str | Path, share: float = 0.5) -> dict:
     is refused. Floating tensors are averaged; counters (BatchNorm's batches seen) keep the
     checkpoint's. What the chunk cost is unchanged; ``averaged_with_start`` records the share.
     """
-    from facexray_forensics.model.weights import load_weights
+    from facexray_forensics.model.weight_files import load_weights
 
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"share must be in [0, 1], got {share}")

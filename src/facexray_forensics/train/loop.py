@@ -144,7 +144,7 @@ def build_model(config: TrainConfig) -> FaceXray:
     settings = config.model
     init = Path(settings.init) if settings.init else None
     if init is not None and init.is_dir():
-        from facexray_forensics.model.weights import load_weights
+        from facexray_forensics.model.weight_files import load_weights
 
         loaded = load_weights(init)
         if (loaded.card.architecture, loaded.card.class_head) != (settings.name, settings.class_head):

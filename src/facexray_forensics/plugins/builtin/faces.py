@@ -17,7 +17,7 @@ from facexray_forensics.records import Finding, Item, Status
 def model_geometry(settings: Mapping) -> CropGeometry:
     """The crop geometry the scan's model was trained on, from its card (the default model's
     when no ``model_dir`` is set; the 256-pixel default when no model is installed at all)."""
-    from facexray_forensics.model.weights import default_model_dir, read_card
+    from facexray_forensics.model.weight_files import default_model_dir, read_card
 
     directory = settings["model_dir"] or default_model_dir()
     return read_card(directory).geometry if directory is not None else CropGeometry()
