@@ -13,14 +13,13 @@ import pytest
 pypdf = pytest.importorskip("pypdf")
 
 from facexray_forensics.records import Band, FaceResult, Finding, ItemReport, ScanReport, Status  # noqa: E402
+from facexray_forensics.renderers.overlay import draw_faces, xray_on_frame  # noqa: E402
 from facexray_forensics.renderers.pdf import (  # noqa: E402
     LIMITATIONS,
     SECTION_TITLES,
     _shrunk,
-    draw_faces,
     flatten,
     render_pdf,
-    xray_on_frame,
 )
 
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from facexray_forensics.records import Band, FaceResult, Finding, ItemReport, ScanReport, Status
-from facexray_forensics.renderers.xray_images import FORMAT, render_xray_images, xray_picture
+from facexray_forensics.renderers.overlay import heat_map
+from facexray_forensics.renderers.xray_images import FORMAT, render_xray_images
 
 
 def face(xray, score, band):
@@ -65,4 +66,4 @@ def test_images_and_index(tmp_path):
 
 def test_bad_map_is_refused():
     with pytest.raises(ValueError, match="H×W"):
-        xray_picture(np.zeros((2, 3, 4), np.float32))
+        heat_map(np.zeros((2, 3, 4), np.float32))

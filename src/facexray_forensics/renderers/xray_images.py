@@ -4,7 +4,7 @@ For tools that link to pictures rather than read a PDF: the Autopsy module
 posts the path of an item's strongest face's X-ray as an attribute. The
 images are written beside the index file, named
 ``<index stem>-<item number>-face<face number>.png`` (numbers in report
-order, from 1), coloured with the same heat-map as the PDF. The index names,
+order, from 1), coloured with the PDF's heat-map (renderers.overlay). The index names,
 for every item with a scored face, each image, the face's score and band and
 the image's SHA-256, so the pictures can be checked like the reports.
 """
@@ -17,19 +17,11 @@ import os
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 from facexray_forensics.records import ScanReport
+from facexray_forensics.renderers.overlay import heat_map
 
 FORMAT = "fxr-xray-images/1"
-
-
-def xray_picture(xray: np.ndarray) -> np.ndarray:
-    """An X-ray map (H×W float in [0, 1]) as a BGR uint8 heat-map, as OpenCV writes it."""
-    values = np.clip(np.asarray(xray, dtype=np.float32).squeeze(), 0.0, 1.0)
-    if values.ndim != 2:
-        raise ValueError(f"an X-ray map must be H×W, got shape {np.shape(xray)}")
-    return cv2.applyColorMap(np.round(values * 255.0).astype(np.uint8), cv2.COLORMAP_JET)
 
 
 def render_xray_images(report: ScanReport, path: str | os.PathLike) -> None:
@@ -42,7 +34,7 @@ def render_xray_images(report: ScanReport, path: str | os.PathLike) -> None:
         for face_number, face in enumerate(item.faces, start=1):
             if face.xray is None:
                 continue
-            ok, encoded = cv2.imencode(".png", xray_picture(face.xray))
+            ok, encoded = cv2.imencode(".png", cv2.cvtColor(heat_map(face.xray), cv2.COLOR_RGB2BGR))
             if not ok:
                 raise ValueError(f"the X-ray of face {face_number} of {item.name} could not be encoded")
             name = f"{stem}-{item_number:05d}-face{face_number}.png"
