@@ -44,7 +44,7 @@ CMAKE_BUILD_PARALLEL_LEVEL=16 $PYTHON -m pip install --no-deps --no-build-isolat
 status=$?
 summary "build: exit $status in $((SECONDS - started)) s"
 [ $status = 0 ] || { tail -40 "$OUT/build.log"; exit 1; }
-$PYTHON -c 'from facexray_forensics import _core, ops_cuda; assert _core.built_with_cuda and ops_cuda.cuda_available(), "no CUDA"' \
+$PYTHON -c 'from facexray_forensics import _core; from facexray_forensics.ops import cuda; assert _core.built_with_cuda and cuda.cuda_available(), "no CUDA"' \
     || { summary "the extension has no CUDA ops or torch sees no GPU"; exit 1; }
 
 # 2. A bigger pool for the benchmark (the 96 faces tinted into 2048), so gathers leave L2.

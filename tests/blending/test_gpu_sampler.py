@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from facexray_forensics import _core, ops, ops_cuda
+from facexray_forensics import _core, ops
 from facexray_forensics.blending.gpu_sampler import (
     Draws,
     GpuBlendSampler,
@@ -23,6 +23,7 @@ from facexray_forensics.blending.gpu_sampler import (
 from facexray_forensics.blending.index import FaceIndex
 from facexray_forensics.blending.masks import hull_mask
 from facexray_forensics.blending.sampler import BlendSampler, SamplerConfig
+from facexray_forensics.ops import cuda as ops_cuda
 
 DEVICES = [
     "cpu",

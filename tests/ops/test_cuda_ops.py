@@ -10,7 +10,7 @@ import pytest
 from facexray_forensics import _core, ops
 
 torch = pytest.importorskip("torch")
-ops_cuda = pytest.importorskip("facexray_forensics.ops_cuda")
+ops_cuda = pytest.importorskip("facexray_forensics.ops.cuda")
 
 TOLERANCE = 1e-4
 needs_cuda = pytest.mark.skipif(

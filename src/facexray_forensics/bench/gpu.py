@@ -2,7 +2,7 @@
 
 The ops chain is the per-sample chain of :mod:`.ops` (warp the mask on a deformed 4×4 grid,
 blur it, colour-correct the foreground, blend with Eq. 1 and compute the Eq. 2 X-ray), run on
-whole batches through :mod:`facexray_forensics.ops_cuda`. The sampler is
+whole batches through :mod:`facexray_forensics.ops.cuda`. The sampler is
 :class:`facexray_forensics.blending.gpu_sampler.GpuBlendSampler` end to end: draws, masks,
 deformation, blur, colour, blend, X-ray and augmentations. Times are medians of repeated
 runs after a warm-up, with the device synchronised around each run.
@@ -51,8 +51,9 @@ def run_ops(device: str = "cuda", batch: int = 1024, size: int = 256, repeats: i
     milliseconds per op for the whole batch."""
     import torch
 
-    from facexray_forensics import ops, ops_cuda
+    from facexray_forensics import ops
     from facexray_forensics.blending.gpu_sampler import delaunay_batch
+    from facexray_forensics.ops import cuda as ops_cuda
 
     target = torch.device(device)
     generator = torch.Generator(device=target).manual_seed(seed)

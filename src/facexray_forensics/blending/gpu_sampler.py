@@ -3,7 +3,7 @@
 The face pool (crops, the hull of every face region, the neighbour table) is copied once to
 the device; every draw, the mask rasterisation, the deformation, blur, colour correction,
 blend, X-ray and the augmentations then run there, batch by batch, with no copy back to the
-host. On CUDA the per-pixel steps are the extension's CUDA kernels (:mod:`..ops_cuda`); on a
+host. On CUDA the per-pixel steps are the extension's CUDA kernels (:mod:`..ops.cuda`); on a
 CPU device they are the CPU ops, so the same code runs, and is tested, without a GPU.
 
 Semantics are those of :class:`.sampler.BlendSampler`, step for step (same configuration,
@@ -40,10 +40,10 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from facexray_forensics import ops_cuda
 from facexray_forensics.blending.index import FaceIndex
 from facexray_forensics.blending.masks import region_points
 from facexray_forensics.blending.sampler import BlendSampler, SamplerConfig
+from facexray_forensics.ops import cuda as ops_cuda
 
 JPEG_MODES = ("auto", "nvjpeg", "dct")
 _HULL_ROUNDING = 16  # cv2.fillConvexPoly(..., shift=4) in masks.hull_mask

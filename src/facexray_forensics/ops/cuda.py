@@ -14,7 +14,7 @@ on machines without a GPU.
 
 Example::
 
-    image, xray, softened = ops_cuda.blend_with_xray(foreground, background, mask)
+    image, xray, softened = ops.cuda.blend_with_xray(foreground, background, mask)
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from facexray_forensics import ops
+from facexray_forensics.ops import _checks
 
 if TYPE_CHECKING:
     import torch
@@ -71,46 +72,35 @@ def _require_tensor(value, name: str) -> torch.Tensor:
 
 
 def _batched(value, name: str, *, validate: bool) -> torch.Tensor:
-    """Check an image tensor as :mod:`.ops` checks arrays; return it as an N×H×W×C view."""
+    """Check an image tensor as :mod:`facexray_forensics.ops` checks arrays; return it as an N×H×W×C view."""
     import torch
 
     # Detached: the ops are not differentiable, and DLPack refuses tensors that need grad.
     tensor = _require_tensor(value, name).detach()
     if tensor.dtype != torch.float32:
         raise TypeError(f"{name} must have dtype float32, got {tensor.dtype}")
-    if tensor.dim() not in (2, 3, 4):
-        raise ValueError(
-            f"{name} must have rank 2 (H×W), 3 (H×W×C) or 4 (N×H×W×C), got shape "
-            f"{tuple(tensor.shape)}"
-        )
-    if tensor.numel() == 0:
-        raise ValueError(f"{name} is empty (shape {tuple(tensor.shape)})")
+    _checks.require_image_shape(tuple(tensor.shape), name)
     if not tensor.is_contiguous():
         raise ValueError(f"{name} must be contiguous; pass {name}.contiguous()")
     if validate and not bool(torch.isfinite(tensor).all()):
         raise ValueError(f"{name} contains NaN or infinity")
-    if tensor.dim() == 2:
-        return tensor.view(1, tensor.shape[0], tensor.shape[1], 1)
-    if tensor.dim() == 3:
-        return tensor.view(1, *tensor.shape)
-    return tensor
+    return tensor.view(_checks.batch_shape(tuple(tensor.shape)))
 
 
 def _mask_batch(mask, image: torch.Tensor, batch: torch.Tensor, *, validate: bool) -> torch.Tensor:
     """Check a mask against its image (its spatial shape, optionally ×1); return N×H×W×1."""
     tensor = _require_tensor(mask, "mask").detach()
     _batched(tensor, "mask", validate=validate)
-    spatial = tuple(image.shape[:3] if image.dim() == 4 else image.shape[:2])
-    if tuple(tensor.shape) not in (spatial, spatial + (1,)):
-        raise ValueError(
-            f"mask shape {tuple(tensor.shape)} does not match image shape {tuple(image.shape)}; "
-            f"expected {spatial} or {spatial + (1,)}"
-        )
+    _checks.require_mask_shape(tuple(tensor.shape), tuple(image.shape), "image")
     if validate:
-        slack = ops._MASK_SLACK
-        if not bool(((tensor >= -slack) & (tensor <= 1.0 + slack)).all()):
-            raise ValueError("mask values must lie in [0, 1]")
+        _require_unit_range(tensor)
     return tensor.view(*batch.shape[:3], 1)
+
+
+def _require_unit_range(mask: torch.Tensor) -> None:
+    slack = _checks.MASK_SLACK
+    if not bool(((mask >= -slack) & (mask <= 1.0 + slack)).all()):
+        raise ValueError(_checks.MASK_RANGE_ERROR)
 
 
 def _same_device(*tensors: torch.Tensor) -> None:
@@ -177,12 +167,12 @@ def warp_piecewise_affine(
         )
         return _tensor(result, image)
     _same_device(batch, source, destination)
-    fill = ops._require_real(fill, "fill")
+    fill = _checks.require_real(fill, "fill")
     if validate or triangles is None:
         # The CPU op's checks (shapes, counts, finiteness, range) on a host copy.
-        host_image = np.empty((batch.shape[0], 1, 1, 1) if image.dim() == 4 else (1, 1))
+        batch_size = batch.shape[0] if image.dim() == 4 else None
         for name, points in (("source_points", source), ("destination_points", destination)):
-            ops._require_points(_numpy(points.cpu()), name, host_image)
+            _checks.require_points(_numpy(points.cpu()), name, batch_size)
     if source.shape != destination.shape:
         raise ValueError(
             "source_points and destination_points must have the same shape, got "
@@ -238,11 +228,8 @@ def gaussian_blur(
     batch = _batched(image, "image", validate=validate)
     if batch.device.type != "cuda":
         return _tensor(ops.gaussian_blur(_numpy(image), kernel_size, sigma), image)
-    kernel_x, kernel_y = ops._kernel_sizes(kernel_size)
-    sigmas = sigma if isinstance(sigma, (tuple, list)) else (sigma, sigma)
-    if len(sigmas) != 2:
-        raise ValueError(f"sigma must be a number or a (sigma_x, sigma_y) pair, got {sigma!r}")
-    sigma_x, sigma_y = (ops._require_real(value, "sigma") for value in sigmas)
+    kernel_x, kernel_y = _checks.kernel_sizes(kernel_size)
+    sigma_x, sigma_y = _checks.sigmas(sigma)
     core = _core_cuda()
     output = torch.empty_like(image)
     with torch.cuda.device(batch.device):
@@ -331,11 +318,9 @@ def soften_mask(mask, *, validate: bool = True) -> torch.Tensor:
 def _image_and_mask(foreground, background, mask, validate: bool):
     front = _batched(foreground, "foreground", validate=validate)
     back = _batched(background, "background", validate=validate)
-    if foreground.shape != background.shape:
-        raise ValueError(
-            "foreground and background must have the same shape, got "
-            f"{tuple(foreground.shape)} and {tuple(background.shape)}"
-        )
+    _checks.require_same_shape(
+        tuple(foreground.shape), tuple(background.shape), "foreground and background"
+    )
     weights = _mask_batch(mask, foreground, front, validate=validate)
     _same_device(front, back, weights)
     return front, back, weights
@@ -406,9 +391,7 @@ def face_xray(mask, *, validate: bool = True) -> torch.Tensor:
 
     weights = _batched(mask, "mask", validate=validate)
     if validate:
-        slack = ops._MASK_SLACK
-        if not bool(((weights >= -slack) & (weights <= 1.0 + slack)).all()):
-            raise ValueError("mask values must lie in [0, 1]")
+        _require_unit_range(weights)
     if weights.device.type != "cuda":
         return _tensor(ops.face_xray(_numpy(mask)), mask)
     core = _core_cuda()

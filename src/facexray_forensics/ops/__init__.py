@@ -18,12 +18,12 @@ bad kernel size or a degenerate point set raises ValueError.
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
 
 from facexray_forensics import _core
+from facexray_forensics.ops import _checks
 
 __all__ = [
     "blend",
@@ -37,15 +37,6 @@ __all__ = [
     "soften_mask",
     "warp_piecewise_affine",
 ]
-
-# Masks may overshoot [0, 1] by float rounding after a blur; more than this
-# means a caller passed something else (a 0..255 mask, say).
-_MASK_SLACK = 1e-3
-_MAX_KERNEL_SIZE = 1001
-_MAX_POINTS = 4096
-# Control points farther out than this cannot be meant for an image and
-# would only lose precision in the triangulation.
-_MAX_COORDINATE = 1e6
 
 
 def set_threads(threads: int) -> None:
@@ -68,12 +59,7 @@ def _require_image(
     if value.dtype not in dtypes:
         allowed = " or ".join(np.dtype(d).name for d in dtypes)
         raise TypeError(f"{name} must have dtype {allowed}, got {value.dtype}")
-    if value.ndim not in (2, 3, 4):
-        raise ValueError(
-            f"{name} must have rank 2 (H×W), 3 (H×W×C) or 4 (N×H×W×C), got shape {value.shape}"
-        )
-    if value.size == 0:
-        raise ValueError(f"{name} is empty (shape {value.shape})")
+    _checks.require_image_shape(value.shape, name)
     if not value.flags.c_contiguous:
         raise ValueError(f"{name} must be C-contiguous; pass np.ascontiguousarray({name})")
     if not value.flags.aligned:
@@ -91,83 +77,24 @@ def _require_finite(value: np.ndarray, name: str) -> None:
 
 def _require_unit_range(mask: np.ndarray) -> None:
     """One pass checks both range and finiteness; the diagnosis only runs on failure."""
-    if _core.all_within(mask, -_MASK_SLACK, 1.0 + _MASK_SLACK):
+    if _core.all_within(mask, -_checks.MASK_SLACK, 1.0 + _checks.MASK_SLACK):
         return
     _require_finite(mask, "mask")
-    raise ValueError("mask values must lie in [0, 1]")
+    raise ValueError(_checks.MASK_RANGE_ERROR)
 
 
 def _as_batch(image: np.ndarray) -> np.ndarray:
     """View any accepted rank as N×H×W×C (free: the array is contiguous)."""
-    if image.ndim == 2:
-        return image.reshape(1, image.shape[0], image.shape[1], 1)
-    if image.ndim == 3:
-        return image.reshape((1,) + image.shape)
-    return image
-
-
-def _spatial_shape(image: np.ndarray) -> tuple[int, ...]:
-    return image.shape[:3] if image.ndim == 4 else image.shape[:2]
+    return image.reshape(_checks.batch_shape(image.shape))
 
 
 def _require_mask(mask: object, image: np.ndarray, image_name: str) -> np.ndarray:
     """Check a mask against its image and return it as N×H×W×1."""
     # The range check below also rejects NaN and infinity.
     _require_image(mask, "mask", (np.float32,), check_finite=False)
-    spatial = _spatial_shape(image)
-    if mask.shape not in (spatial, spatial + (1,)):
-        raise ValueError(
-            f"mask shape {mask.shape} does not match {image_name} shape {image.shape}; "
-            f"expected {spatial} or {spatial + (1,)}"
-        )
+    _checks.require_mask_shape(mask.shape, image.shape, image_name)
     _require_unit_range(mask)
-    batch = _as_batch(image)
-    return mask.reshape(batch.shape[:3] + (1,))
-
-
-def _require_same_shape(first: np.ndarray, second: np.ndarray, names: str) -> None:
-    if first.shape != second.shape:
-        raise ValueError(f"{names} must have the same shape, got {first.shape} and {second.shape}")
-
-
-def _require_points(value: object, name: str, image: np.ndarray) -> np.ndarray:
-    """Check control points and return them as a contiguous S×P×2 float64 array."""
-    points = np.asarray(value)
-    if points.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {points.dtype}")
-    points = np.ascontiguousarray(points, dtype=np.float64)
-    batch_size = image.shape[0] if image.ndim == 4 else 1
-    if points.ndim == 2 and points.shape[1] == 2:
-        points = points.reshape((1,) + points.shape)
-    elif not (points.ndim == 3 and points.shape[2] == 2 and image.ndim == 4):
-        expected = "P×2 or N×P×2" if image.ndim == 4 else "P×2"
-        raise ValueError(f"{name} must have shape {expected}, got {points.shape}")
-    if points.shape[0] not in (1, batch_size):
-        raise ValueError(f"{name} holds {points.shape[0]} point sets for a batch of {batch_size}")
-    count = points.shape[1]
-    if count < 3:
-        raise ValueError(f"{name} needs at least 3 points, got {count}")
-    if count > _MAX_POINTS:
-        raise ValueError(f"{name} may hold at most {_MAX_POINTS} points, got {count}")
-    # One reduction checks both: NaN fails every comparison, infinity the bound.
-    largest = np.abs(points).max()
-    if not largest <= _MAX_COORDINATE:
-        if not math.isfinite(largest):
-            raise ValueError(f"{name} contains NaN or infinity")
-        raise ValueError(f"{name} has coordinates beyond ±{_MAX_COORDINATE:g} pixels")
-    return points
-
-
-def _require_real(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    try:
-        number = float(value)
-    except OverflowError:  # an int beyond any float
-        number = math.inf
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return number
+    return mask.reshape(_checks.batch_shape(image.shape)[:3] + (1,))
 
 
 def grid_points(height: int, width: int, rows: int = 4, cols: int = 4) -> np.ndarray:
@@ -216,30 +143,17 @@ def warp_piecewise_affine(
         The warped image, with the input's shape and dtype.
     """
     _require_image(image, "image", (np.float32, np.uint8))
-    source = _require_points(source_points, "source_points", image)
-    destination = _require_points(destination_points, "destination_points", image)
+    batch_size = image.shape[0] if image.ndim == 4 else None
+    source = _checks.require_points(source_points, "source_points", batch_size)
+    destination = _checks.require_points(destination_points, "destination_points", batch_size)
     if source.shape != destination.shape:
         raise ValueError(
             f"source_points and destination_points must have the same shape, "
             f"got {source.shape} and {destination.shape}"
         )
-    fill_value = _require_real(fill, "fill")
+    fill_value = _checks.require_real(fill, "fill")
     result = _core.warp_piecewise_affine(_as_batch(image), source, destination, fill_value)
     return result.reshape(image.shape)
-
-
-def _kernel_sizes(kernel_size: object) -> tuple[int, int]:
-    sizes = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size, kernel_size)
-    if len(sizes) != 2:
-        raise ValueError(f"kernel_size must be an int or a (kx, ky) pair, got {kernel_size!r}")
-    for size in sizes:
-        if isinstance(size, bool) or not isinstance(size, numbers.Integral):
-            raise TypeError(f"kernel sizes must be integers, got {kernel_size!r}")
-        if size < 1 or size % 2 == 0:
-            raise ValueError(f"kernel sizes must be positive and odd, got {kernel_size!r}")
-        if size > _MAX_KERNEL_SIZE:
-            raise ValueError(f"kernel sizes may be at most {_MAX_KERNEL_SIZE}, got {kernel_size!r}")
-    return int(sizes[0]), int(sizes[1])
 
 
 def gaussian_blur(
@@ -261,12 +175,8 @@ def gaussian_blur(
         The blurred image, with the input's shape and dtype.
     """
     _require_image(image, "image", (np.float32, np.uint8))
-    kernel_x, kernel_y = _kernel_sizes(kernel_size)
-    sigmas = sigma if isinstance(sigma, (tuple, list)) else (sigma, sigma)
-    if len(sigmas) != 2:
-        raise ValueError(f"sigma must be a number or a (sigma_x, sigma_y) pair, got {sigma!r}")
-    sigma_x = _require_real(sigmas[0], "sigma")
-    sigma_y = _require_real(sigmas[1], "sigma")
+    kernel_x, kernel_y = _checks.kernel_sizes(kernel_size)
+    sigma_x, sigma_y = _checks.sigmas(sigma)
     result = _core.gaussian_blur(_as_batch(image), kernel_x, kernel_y, sigma_x, sigma_y)
     return result.reshape(image.shape)
 
@@ -292,7 +202,7 @@ def colour_transfer(
     """
     _require_image(foreground, "foreground", (np.float32,))
     _require_image(background, "background", (np.float32,))
-    _require_same_shape(foreground, background, "foreground and background")
+    _checks.require_same_shape(foreground.shape, background.shape, "foreground and background")
     mask_batch = _require_mask(mask, foreground, "foreground")
     if not isinstance(match_std, (bool, np.bool_)):
         raise TypeError(f"match_std must be a bool, got {type(match_std).__name__}")
@@ -316,7 +226,7 @@ def blend(foreground: np.ndarray, background: np.ndarray, mask: np.ndarray) -> n
     # NaN and infinity in the images are found by the kernel as it blends.
     _require_image(foreground, "foreground", (np.float32,), check_finite=False)
     _require_image(background, "background", (np.float32,), check_finite=False)
-    _require_same_shape(foreground, background, "foreground and background")
+    _checks.require_same_shape(foreground.shape, background.shape, "foreground and background")
     mask_batch = _require_mask(mask, foreground, "foreground")
     result = _core.blend(_as_batch(foreground), _as_batch(background), mask_batch)
     return result.reshape(foreground.shape)
@@ -382,7 +292,7 @@ def blend_with_xray(
     # (ValueError, the same message): a separate pass would read them twice.
     _require_image(foreground, "foreground", (np.float32,), check_finite=False)
     _require_image(background, "background", (np.float32,), check_finite=False)
-    _require_same_shape(foreground, background, "foreground and background")
+    _checks.require_same_shape(foreground.shape, background.shape, "foreground and background")
     mask_batch = _require_mask(mask, foreground, "foreground")
     if not (colour is None or isinstance(colour, str)):
         raise TypeError(f"colour must be None or a str, got {type(colour).__name__}")
