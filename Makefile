@@ -12,7 +12,7 @@ install: $(STAMP)
 
 # torch goes in first, pinned to the CPU build that lies on disk here; the
 # package's own range (torch>=2.6) is then already met and pip keeps it.
-$(STAMP): pyproject.toml CMakeLists.txt $(wildcard cpp/*.cpp cpp/*.hpp cpp/cuda/*.cu cpp/cuda/*.cuh)
+$(STAMP): pyproject.toml CMakeLists.txt $(wildcard cpp/*.cpp cpp/*.hpp cpp/cuda/*.cpp cpp/cuda/*.cu cpp/cuda/*.cuh)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0

@@ -1,6 +1,6 @@
 // The one pybind11 module. It checks what reaches the kernels (dtype, rank,
 // contiguity, shapes) so that even a direct call cannot read out of bounds;
-// friendly validation and reshaping live in facexray_forensics/ops.py.
+// friendly validation and reshaping live in facexray_forensics/ops/.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -13,7 +13,7 @@
 namespace py = pybind11;
 
 #ifdef FXR_WITH_CUDA
-// Defined beside the CUDA kernels (cpp/cuda/); adds the GPU entry points.
+// Defined in cpp/cuda/bindings.cpp, beside the kernels; adds the GPU entry points.
 void register_cuda_ops(py::module_& m);
 #endif
 

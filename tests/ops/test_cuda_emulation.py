@@ -17,7 +17,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent / "cuda_emulation"
-BINDINGS = {"bindings.cpp", "cuda_bindings.cpp"}
 
 
 def rewrite(source: str) -> str:
@@ -45,7 +44,7 @@ def driver(tmp_path_factory):
         target = kernels / f"{kernel.stem}.cpp"
         target.write_text(rewrite(kernel.read_text()))
         sources.append(target)
-    cpu_ops = [path for path in sorted((ROOT / "cpp").glob("*.cpp")) if path.name not in BINDINGS]
+    cpu_ops = [path for path in sorted((ROOT / "cpp").glob("*.cpp")) if path.name != "bindings.cpp"]
     sources += cpu_ops + [HERE / "driver.cpp"]
     program = build / "driver"
     command = [compiler, "-std=c++20", "-O1", "-pthread", f"-I{HERE}", f"-I{build}",

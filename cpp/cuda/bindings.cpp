@@ -1,11 +1,9 @@
-// Python bindings of the CUDA ops (private: facexray_forensics.ops_cuda is
+// Python bindings of the CUDA ops (private: facexray_forensics.ops.cuda is
 // the public surface). Tensors arrive as DLPack capsules, or as objects with
 // __dlpack__ such as torch CUDA tensors, so the extension never links
 // against a framework. Kernels run on the stream the caller names (torch's
 // current stream) and write into outputs the caller allocated.
-//
-// Without FXR_WITH_CUDA this file compiles to nothing (bindings.cpp then skips the call).
-#ifdef FXR_WITH_CUDA
+// CMakeLists.txt compiles this file only in a CUDA build (FXR_WITH_CUDA).
 
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -19,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "cuda/kernels.cuh"
+#include "kernels.cuh"
 #include "ops.hpp"
 
 namespace py = pybind11;
@@ -379,5 +377,3 @@ void register_cuda_ops(py::module_& module) {
                py::arg("softened"), py::arg("stream"),
                "3×3 softening, Eq. 1 and Eq. 2 fused, into `image`, `xray` and `softened`.");
 }
-
-#endif
