@@ -42,3 +42,52 @@ def blend_with_xray(
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
 def all_within(array: npt.NDArray[np.float32], low: float, high: float) -> bool: ...
 def all_finite(array: npt.NDArray[np.float32]) -> bool: ...
+
+# Only in a CUDA build (built_with_cuda; cpp/cuda/bindings.cpp): every tensor is a DLPack
+# capsule or an object with __dlpack__ (a torch CUDA tensor), outputs are written in place,
+# stream is a cudaStream_t handle (torch.cuda.current_stream().cuda_stream).
+cuda_max_triangles: int
+cuda_max_sample_kernel: int
+
+def cuda_warp_piecewise_affine(
+    image: object,
+    output: object,
+    source_points: object,
+    destination_points: object,
+    triangles: object,
+    fill: float,
+    stream: int,
+) -> None: ...
+def cuda_gaussian_blur(
+    image: object,
+    output: object,
+    kernel_x: int,
+    kernel_y: int,
+    sigma_x: float,
+    sigma_y: float,
+    stream: int,
+) -> None: ...
+def cuda_gaussian_blur_per_sample(
+    image: object, output: object, weights_x: object, weights_y: object, stream: int
+) -> None: ...
+def cuda_colour_transfer(
+    foreground: object,
+    background: object,
+    mask: object,
+    output: object,
+    match_std: bool | object,
+    stream: int,
+) -> None: ...
+def cuda_blend(
+    foreground: object, background: object, mask: object, output: object, stream: int
+) -> None: ...
+def cuda_face_xray(mask: object, output: object, stream: int) -> None: ...
+def cuda_blend_with_xray(
+    foreground: object,
+    background: object,
+    mask: object,
+    image: object,
+    xray: object,
+    softened: object,
+    stream: int,
+) -> None: ...
