@@ -18,7 +18,7 @@ if [ "${1:-}" = prepare ]; then
 import sys
 sys.path.insert(0, "tests/blending")
 from conftest import astronaut_variants
-from facexray_forensics.blending.index import write_index
+from facexray_forensics.data.index import write_index
 crops, landmarks = astronaut_variants(96)
 write_index(sys.argv[1], crops, landmarks, [f"s{i // 3}" for i in range(len(crops))])
 print(f"wrote {sys.argv[1]}: {len(crops)} faces")
@@ -51,7 +51,7 @@ $PYTHON -c 'from facexray_forensics import _core; from facexray_forensics.ops im
 $PYTHON - "$INDEX" local/gpu_bench_index <<'PY'
 import sys
 import numpy as np
-from facexray_forensics.blending.index import FaceIndex, write_index
+from facexray_forensics.data.index import FaceIndex, write_index
 index = FaceIndex(sys.argv[1])
 rng = np.random.default_rng(0)
 copies = 2048 // len(index)

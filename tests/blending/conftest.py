@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from facexray_forensics.blending.index import write_index
+from facexray_forensics.data.index import write_index
 from facexray_forensics.faces import FaceDetector, align_face
 
 def astronaut_variants(count: int, seed: int = 0):

@@ -20,7 +20,7 @@ from facexray_forensics.blending.gpu_sampler import (
     down_up_matrix,
     jpeg_round_trip,
 )
-from facexray_forensics.blending.index import FaceIndex
+from facexray_forensics.data.index import FaceIndex
 from facexray_forensics.blending.masks import hull_mask
 from facexray_forensics.blending.sampler import BlendSampler, SamplerConfig
 from facexray_forensics.ops import cuda as ops_cuda

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from facexray_forensics.blending.index import FaceIndex
+from facexray_forensics.data.index import FaceIndex
 from facexray_forensics.blending.masks import hull_mask
 from facexray_forensics.blending.neighbours import nearest_other_source
 from facexray_forensics.blending.codecs import h264_round_trip

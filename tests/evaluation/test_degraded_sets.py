@@ -11,7 +11,7 @@ from skimage.data import astronaut
 from facexray_forensics.blending.codecs import h264_round_trip as h264
 from facexray_forensics.blending.methods import laplacian_blend, laplacian_levels
 from facexray_forensics.evaluation.evaluate import evaluate, score_row
-from facexray_forensics.evaluation.sets import DEGRADATIONS, EvaluationSet, jpeg, laplacian_blended
+from facexray_forensics.data.sets import DEGRADATIONS, EvaluationSet, jpeg, laplacian_blended
 
 SIZE = 128  # libx264 is not bit-reproducible on 64 px frames (see codecs.h264_round_trip)
 PAIRS, REALS = 8, 6

@@ -9,17 +9,15 @@ import torch
 from click.testing import CliRunner
 from skimage.data import astronaut
 
-from facexray_forensics.evaluation import (
+from facexray_forensics.data.sets import (
     EvaluationSet,
     alpha_blended,
-    evaluate,
-    markdown_table,
     poisson_blended,
     read_evaluation_set,
-    split_files,
     write_evaluation_set,
-    write_report,
 )
+from facexray_forensics.data.split import split_files
+from facexray_forensics.evaluation import evaluate, markdown_table, write_report
 
 SIZE = 64
 
@@ -118,7 +116,7 @@ def test_report_has_the_table_7_rows_and_columns(material, weights, tmp_path):
 
 def test_cli_refuses_sources_that_are_not_held_out(material, weights, tmp_path):
     from facexray_forensics.cli import main
-    from facexray_forensics.evaluation import write_split
+    from facexray_forensics.data.split import write_split
 
     write_evaluation_set(tmp_path / "set", material)
     everything = [(f"{s}.jpg", s) for s in "abcdefghi"]
@@ -140,7 +138,7 @@ def test_cli_refuses_sources_that_are_not_held_out(material, weights, tmp_path):
 
 def test_cli_default_degradations_are_all_of_them():
     from facexray_forensics.cli.evaluate import _ALL_DEGRADATIONS
-    from facexray_forensics.evaluation.sets import DEGRADATIONS
+    from facexray_forensics.data.sets import DEGRADATIONS
 
     assert _ALL_DEGRADATIONS == ",".join(DEGRADATIONS)
 
@@ -153,7 +151,7 @@ def test_evaluation_set_from_a_face_index_uses_only_the_given_sources(tmp_path):
     tiny = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tiny)
     index = tiny.write_tiny_index(tmp_path / "index")
-    from facexray_forensics.evaluation.sets import evaluation_set_from_index
+    from facexray_forensics.data.sets import evaluation_set_from_index
 
     item = evaluation_set_from_index(index, ["person1", "person2", "person3"], pairs=3, reals=2, progress=False)
     assert item.sources() <= {"person1", "person2", "person3"}

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from facexray_forensics.blending.index import FaceIndex, build_index
+from facexray_forensics.data.index import FaceIndex, build_index
 from facexray_forensics.evidence import DecodeLimits, FileSource
 from facexray_forensics.faces import FaceDetector, align_face
 from facexray_forensics.faces.extract import CropGeometry, DetectionSettings, FaceExtractor

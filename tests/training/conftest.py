@@ -9,7 +9,7 @@ INDEX_SIZE = 64
 
 def write_tiny_index(folder, faces=8, seed=0):
     """Write an index of tinted copies of the astronaut's aligned face, two faces per source."""
-    from facexray_forensics.blending.index import write_index
+    from facexray_forensics.data.index import write_index
     from facexray_forensics.faces import FaceDetector, align_face
 
     photo = np.ascontiguousarray(data.astronaut())

@@ -196,8 +196,7 @@ def test_ddp_with_gloo_on_two_processes(tmp_path):
 
 
 def test_bi_sampler_feeds_training_from_train_sources_only(tmp_path, tiny_index):
-    from facexray_forensics.evaluation import split_files, write_split
-    from facexray_forensics.evaluation.split import TRAIN
+    from facexray_forensics.data.split import TRAIN, split_files, write_split
 
     split = split_files([(f"person{i}/a.jpg", f"person{i}") for i in range(4)], held_out_fraction=0.5)
     write_split(split, tmp_path / "split.json")
@@ -281,7 +280,7 @@ def test_bench_train_runs_the_configs_sampler_beside_the_anchor(tiny_index):
 
 
 def test_learning_curve_scores_a_model_on_a_held_out_set(tmp_path):
-    from facexray_forensics.evaluation.sets import EvaluationSet, write_evaluation_set
+    from facexray_forensics.data.sets import EvaluationSet, write_evaluation_set
     from facexray_forensics.model import create
     from facexray_forensics.train.curve import LearningCurve
 

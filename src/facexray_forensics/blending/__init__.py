@@ -1,6 +1,5 @@
-"""Blended images (BI) from real faces only, paper §3.2.
+"""Blended images (BI) from real faces only, paper §3.2, drawn from a face index (:mod:`facexray_forensics.data.index`).
 
-- :mod:`.index`: the on-disk face index (crops, landmarks, source ids) and its builder.
 - :mod:`.neighbours`: the nearest-other-source neighbour table.
 - :mod:`.masks`: landmark convex-hull masks and their region variants.
 - :mod:`.sampler`: the BI sampler (numpy ``draw`` and a torch IterableDataset).

@@ -40,7 +40,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from facexray_forensics.blending.index import FaceIndex
+from facexray_forensics.data.index import FaceIndex
 from facexray_forensics.blending.masks import region_points
 from facexray_forensics.blending.sampler import BlendSampler, SamplerConfig
 from facexray_forensics.ops import cuda as ops_cuda

@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from facexray_forensics.blending.codecs import h264_round_trip, jpeg_round_trip
-from facexray_forensics.blending.index import FaceIndex
+from facexray_forensics.data.index import FaceIndex
 from facexray_forensics.blending.masks import REGIONS, hull_mask
 from facexray_forensics.blending.neighbours import nearest_other_source
 

@@ -2,11 +2,11 @@
 
 import click
 
-_ALL_DEGRADATIONS = "none,jpeg60,jpeg75,jpeg90,h264crf23,h264crf30,downup"  # the keys of evaluation.sets.DEGRADATIONS
+_ALL_DEGRADATIONS = "none,jpeg60,jpeg75,jpeg90,h264crf23,h264crf30,downup"  # the keys of data.sets.DEGRADATIONS
 
 
 def _degradation_names(ctx, param, value: str) -> tuple[str, ...]:
-    from facexray_forensics.evaluation.sets import DEGRADATIONS
+    from facexray_forensics.data.sets import DEGRADATIONS
 
     names = tuple(name.strip() for name in value.split(",") if name.strip())
     unknown = [name for name in names if name not in DEGRADATIONS]
@@ -42,7 +42,9 @@ def evaluate_command(evaluation_set, model_dir, split_file, out_dir, device, bat
 
     Example: fxr-forensic evaluate data/eval --model weights/ --split training/splits/shared_data.json --out out/eval
     """
-    from facexray_forensics.evaluation import evaluate, read_evaluation_set, read_split, write_report
+    from facexray_forensics.data.sets import read_evaluation_set
+    from facexray_forensics.data.split import read_split
+    from facexray_forensics.evaluation import evaluate, write_report
     from facexray_forensics.model import Predictor, default_model_dir, load_weights
 
     directory = model_dir or default_model_dir()
@@ -72,7 +74,7 @@ def split_command(real_dir, record, held_out, source_depth, no_hashes) -> None:
 
     Example: fxr-forensic split ../shared/data training/splits/shared_data.json --held-out 0.1
     """
-    from facexray_forensics.evaluation import split_directory, write_split
+    from facexray_forensics.data.split import split_directory, write_split
 
     try:
         split = split_directory(real_dir, held_out, source_depth, hashes=not no_hashes)
@@ -105,8 +107,9 @@ def export_command(checkpoint, out_dir, calibration_set, split_file, method, not
     """
     import json
 
-    from facexray_forensics.evaluation import read_evaluation_set, read_split
-    from facexray_forensics.evaluation.calibrate import export_model
+    from facexray_forensics.data.sets import read_evaluation_set
+    from facexray_forensics.data.split import read_split
+    from facexray_forensics.model.export import export_model
 
     try:
         item = read_evaluation_set(calibration_set)
@@ -159,10 +162,9 @@ def evaluation_set_command(index_dir, out_dir, split_file, pairs, reals, seed) -
 
     Example: fxr-forensic evaluation-set data/index data/eval --split training/splits/shared_data.json --seed 1
     """
-    from facexray_forensics.blending.index import FaceIndex
-    from facexray_forensics.evaluation import read_split, write_evaluation_set
-    from facexray_forensics.evaluation.sets import evaluation_set_from_index
-    from facexray_forensics.evaluation.split import HELD_OUT
+    from facexray_forensics.data.index import FaceIndex
+    from facexray_forensics.data.sets import evaluation_set_from_index, write_evaluation_set
+    from facexray_forensics.data.split import HELD_OUT, read_split
 
     try:
         sources = read_split(split_file).sources(HELD_OUT) & set(FaceIndex(index_dir).source_names)

@@ -54,7 +54,7 @@ def index(real_dir, index_dir, detector, upsample, min_face, min_confidence, siz
 
     Example: fxr-forensic faces index ../shared/data local/index --workers 2
     """
-    from facexray_forensics.blending.index import build_index
+    from facexray_forensics.data.index import build_index
 
     try:
         summary = build_index(

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facexray_forensics.evaluation.metrics import class_metrics, xray_metrics
-from facexray_forensics.evaluation.sets import BLENDS, DEGRADATIONS, EvaluationSet, blended_sets, degradation
+from facexray_forensics.data.sets import BLENDS, DEGRADATIONS, EvaluationSet, blended_sets, degradation
+from facexray_forensics.model.metrics import class_metrics, xray_metrics
 
 ALL_BLENDED = "all blended"
 
@@ -95,7 +95,7 @@ def evaluate(predictor, item: EvaluationSet, pixel_stride: int = 4, progress: bo
              degradations=tuple(DEGRADATIONS)) -> dict:
     """Run ``predictor`` (a :class:`~facexray_forensics.model.Predictor`) on the test sets of ``item``.
 
-    ``degradations`` names the keys of :data:`~facexray_forensics.evaluation.sets.DEGRADATIONS`
+    ``degradations`` names the keys of :data:`~facexray_forensics.data.sets.DEGRADATIONS`
     to report (default: all, "none" included); each gives one row per blended set.
     """
     blended, real = _model_outputs(predictor, item, degradations, progress)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facexray_forensics.evaluation.metrics import class_metrics, xray_metrics
+from facexray_forensics.model.metrics import class_metrics, xray_metrics
 
 # Pixel stride of the X-ray metrics: every 4th pixel each way is plenty for a pixel AUC.
 _PIXEL_STRIDE = 4
@@ -27,7 +27,7 @@ class LearningCurve:
     """Score a model on one held-out set, again and again, into a JSON-lines file."""
 
     def __init__(self, evaluation_dir: str | Path, path: str | Path, device: torch.device, batch_size: int = 64) -> None:
-        from facexray_forensics.evaluation.sets import alpha_blended, poisson_blended, read_evaluation_set
+        from facexray_forensics.data.sets import alpha_blended, poisson_blended, read_evaluation_set
 
         item = read_evaluation_set(evaluation_dir)
         self.sets = {"alpha": alpha_blended(item), "poisson": poisson_blended(item)}

@@ -194,12 +194,12 @@ def make_source(config: TrainConfig, rank: int, device: torch.device) -> BatchSo
     seed = config.data.seed + 7919 * rank
     if config.data.source == "synthetic":
         return SyntheticBlends(config.run.batch_size, config.data.image_size, seed, device)
-    from facexray_forensics.blending.index import FaceIndex
+    from facexray_forensics.data.index import FaceIndex
 
     index = FaceIndex(config.data.index)
     sources = None
     if config.data.split:
-        from facexray_forensics.evaluation.split import TRAIN, read_split
+        from facexray_forensics.data.split import TRAIN, read_split
 
         sources = sorted(read_split(config.data.split).sources(TRAIN) & set(index.source_names))
         if not sources:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from facexray_forensics.blending.index import FaceIndex, build_index, source_of
+from facexray_forensics.data.index import FaceIndex, build_index, source_of
 from facexray_forensics.faces import FaceDetector, align_face
 
 SHARED = Path(os.environ.get("FXR_SHARED_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))

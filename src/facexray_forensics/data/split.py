@@ -1,7 +1,7 @@
 """Train / held-out split of real faces by source, recorded as a file so every run uses the same one.
 
 A source (one person in LFW, one file in UTKFace or Helen; see
-``facexray_forensics.blending.index.source_of``) goes wholly to one side, so
+``facexray_forensics.data.index.source_of``) goes wholly to one side, so
 no face of a held-out person is ever seen in training. The side is decided by
 the SHA-256 of a salt and the source id, so it does not depend on which
 other files exist, and adding photos later never moves an existing source.
@@ -85,7 +85,7 @@ def split_files(
 
 def split_directory(root: str | Path, held_out_fraction: float = 0.1, source_depth: int = 2, hashes: bool = True) -> Split:
     """Split every file below ``root`` by source, with the face index's own source rule."""
-    from facexray_forensics.blending.index import list_inputs, source_of
+    from facexray_forensics.data.index import list_inputs, source_of
 
     root = Path(root)
     if not root.is_dir():

@@ -1,4 +1,4 @@
-"""Turn a training checkpoint into a shippable weights directory, calibrated on held-out faces."""
+"""Export: turn a training checkpoint into a shippable weights directory, calibrated on held-out faces."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facexray_forensics.evaluation.sets import EvaluationSet, alpha_blended, poisson_blended
+from facexray_forensics.data.sets import EvaluationSet, alpha_blended, poisson_blended
 
 
 def held_out_margins(predictor, item: EvaluationSet) -> tuple[np.ndarray, np.ndarray]:

@@ -4,8 +4,7 @@ import hashlib
 
 import pytest
 
-from facexray_forensics.evaluation import read_split, split_files, write_split
-from facexray_forensics.evaluation.split import HELD_OUT, TRAIN
+from facexray_forensics.data.split import HELD_OUT, TRAIN, read_split, split_directory, split_files, write_split
 
 
 def _files(people=2000):
@@ -49,9 +48,6 @@ def test_record_round_trip_with_hashes_and_the_held_out_check(tmp_path):
 
 
 def test_split_directory_uses_the_index_source_rule(tmp_path):
-    pytest.importorskip("facexray_forensics.blending.index", reason="the face index module is not in this checkout")
-    from facexray_forensics.evaluation import split_directory
-
     for relative in ("lfw/Ann/Ann_0001.jpg", "lfw/Ann/Ann_0002.jpg", "helen/1.jpg"):
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / relative).write_bytes(b"x")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from facexray_forensics.evaluation import class_metrics, equal_error_rate, tpr_at_fpr, xray_metrics
+from facexray_forensics.model.metrics import class_metrics, equal_error_rate, tpr_at_fpr, xray_metrics
 
 
 def _toy(seed=0, n=400):
