@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -14,13 +16,10 @@ pypdf = pytest.importorskip("pypdf")
 
 from facexray_forensics.records import Band, FaceResult, Finding, ItemReport, ScanReport, Status  # noqa: E402
 from facexray_forensics.renderers.overlay import draw_faces, xray_on_frame  # noqa: E402
-from facexray_forensics.renderers.pdf import (  # noqa: E402
-    LIMITATIONS,
-    SECTION_TITLES,
-    _shrunk,
-    flatten,
-    render_pdf,
-)
+from facexray_forensics.renderers.pdf import SECTION_TITLES, render_pdf  # noqa: E402
+from facexray_forensics.renderers.pdf.method import LIMITATIONS  # noqa: E402
+from facexray_forensics.renderers.pdf.pictures import shrunk  # noqa: E402
+from facexray_forensics.renderers.pdf.text import flatten  # noqa: E402
 
 
 def _hashes(seed: str) -> dict[str, str]:
@@ -347,7 +346,7 @@ def test_draw_faces_keeps_pixels_where_the_map_is_zero():
 def test_shrunk_matrix_agrees_with_shrinking_the_full_map():
     face = _face((400.0, 300.0, 900.0, 950.0), 0.9, Band.STRONG)
     frame = np.zeros((1500, 2000, 3), dtype=np.uint8)
-    small, (scaled,) = _shrunk(frame, [face], 1000)
+    small, (scaled,) = shrunk(frame, [face], 1000)
     assert small.shape == (750, 1000, 3)
     direct = xray_on_frame(scaled.xray, scaled.matrix, 750, 1000)
     full = cv2.resize(xray_on_frame(face.xray, face.matrix, 1500, 2000), (1000, 750), interpolation=cv2.INTER_AREA)
@@ -363,7 +362,8 @@ def test_flatten_nested_values():
 
 
 def test_huge_findings_are_cut_not_crashed(report, tmp_path):
-    from facexray_forensics.renderers.pdf import CELL_CHARACTERS, FINDING_ROWS
+    from facexray_forensics.renderers.pdf.findings import FINDING_ROWS
+    from facexray_forensics.renderers.pdf.text import CELL_CHARACTERS
 
     values = {"dump": "x" * (CELL_CHARACTERS * 20)}
     values.update({f"value_{index:03d}": index for index in range(FINDING_ROWS + 40)})
@@ -394,3 +394,34 @@ def test_video_item_shows_the_frame_of_its_best_face(report, tmp_path):
     text = re.sub(r"\s+", " ", " ".join(_page_texts(pypdf.PdfReader(path))))
     assert "5 (2.50 s)" in text and "0 (0.00 s)" in text
     assert "item score 0.880" in text and "item band moderate" in text
+
+
+GOLDEN_TEXT = Path(__file__).with_name("pdf_fixture_text.txt")
+
+
+def _golden_report(tmp_path) -> ScanReport:
+    """The fixture report with a flagged video and evidence warnings, its paths fixed so its text is too."""
+    tracks = [dataclasses.replace(_face((80, 60, 190, 190), score, band), frame_index=frame, timestamp=frame / 2, track=track)
+              for frame, score, band, track in [(0, 0.2, Band.NO_INDICATION, 0), (3, 0.73, Band.MODERATE, 1),
+                                                (5, 0.93, Band.STRONG, 1)]]
+    video = dataclasses.replace(_item("g/clip.mp4", Status.SCORED, 0.88, Band.MODERATE, tracks), kind="video")
+    report = _make_report(tmp_path)
+    return dataclasses.replace(
+        report, items=[*report.items, video], evidence=["/cases/evidence"], custody_log="/cases/out/custody.jsonl",
+        command_line=["fxr-forensic", "scan", "/cases/evidence", "--report", "case.pdf"],
+        evidence_warnings=["/cases/evidence/a is inside /cases/evidence and was scanned once"],
+    )
+
+
+def _as_golden_text(texts: list[str]) -> str:
+    return "".join(f"=== page {number} ===\n{text.rstrip()}\n" for number, text in enumerate(texts, start=1))
+
+
+def test_text_matches_the_reference_rendering(tmp_path):
+    """Every page's text equals the reference file's, so a change to the layout code that moves or drops
+    text shows up here; an intended change of the report's wording or layout rewrites the file."""
+    path, _ = _render(_golden_report(tmp_path), tmp_path)
+    text = _as_golden_text(_page_texts(pypdf.PdfReader(path)))
+    expected = GOLDEN_TEXT.read_text(encoding="utf-8")
+    assert text == expected, "".join(difflib.unified_diff(
+        expected.splitlines(keepends=True), text.splitlines(keepends=True), str(GOLDEN_TEXT), "rendered"))
