@@ -268,7 +268,7 @@ def test_a_chunk_continued_from_weights_counts_their_training(tmp_path):
 
 
 def test_bench_train_runs_the_configs_sampler_beside_the_anchor(tiny_index):
-    from facexray_forensics.train.bench import run
+    from facexray_forensics.bench.train import run
 
     config = load_config(TINY)
     config.model.name, config.data.image_size, config.data.workers = "mobilenetv2_100", 64, 0

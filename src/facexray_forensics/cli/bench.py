@@ -64,7 +64,7 @@ def bench_train(config_path, index_dir, model, batch, size, device, steps, warmu
     Example: fxr-forensic bench train --index local/index128 --json
     """
     from facexray_forensics.train import load_config
-    from facexray_forensics.train.bench import run
+    from facexray_forensics.bench.train import run
 
     try:
         config = load_config(config_path)
@@ -103,7 +103,7 @@ def bench_bi(index_dir, samples, seed, device, batch, jpeg, as_json):
     """
     try:
         if device == "cpu":
-            from facexray_forensics.blending.bench import run
+            from facexray_forensics.bench.bi import run
 
             result = run(index_dir, samples=samples, seed=seed)
         else:

@@ -1,4 +1,4 @@
-"""Training the Face X-ray model: config files, the resumable loop, checkpoints and the throughput benchmark.
+"""Training the Face X-ray model: config files, the resumable loop and checkpoints.
 
 Public surface::
 
