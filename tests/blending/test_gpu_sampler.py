@@ -13,13 +13,9 @@ import pytest
 import torch
 
 from facexray_forensics import _core, ops
-from facexray_forensics.blending.gpu_sampler import (
-    Draws,
-    GpuBlendSampler,
-    delaunay_batch,
-    down_up_matrix,
-    jpeg_round_trip,
-)
+from facexray_forensics.blending.gpu_geometry import delaunay_batch
+from facexray_forensics.blending.gpu_jpeg import jpeg_round_trip
+from facexray_forensics.blending.gpu_sampler import Draws, GpuBlendSampler, down_up_matrix
 from facexray_forensics.data.index import FaceIndex
 from facexray_forensics.blending.masks import hull_mask
 from facexray_forensics.blending.sampler import BlendSampler, SamplerConfig

@@ -52,7 +52,7 @@ def run_ops(device: str = "cuda", batch: int = 1024, size: int = 256, repeats: i
     import torch
 
     from facexray_forensics import ops
-    from facexray_forensics.blending.gpu_sampler import delaunay_batch
+    from facexray_forensics.blending.gpu_geometry import delaunay_batch
     from facexray_forensics.ops import cuda as ops_cuda
 
     target = torch.device(device)

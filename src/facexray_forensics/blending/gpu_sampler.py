@@ -32,7 +32,6 @@ same distributions, same ops), with these differences that the maths leaves:
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -41,16 +40,16 @@ import numpy as np
 import torch
 
 from facexray_forensics.data.index import FaceIndex
-from facexray_forensics.blending.masks import region_points
+from facexray_forensics.blending.gpu_geometry import delaunay_batch, hull_planes, rasterise_hulls
+from facexray_forensics.blending.gpu_jpeg import (
+    JPEG_MODES,
+    jpeg_round_trip,
+    nvjpeg_round_trip,
+    resolve_jpeg_mode,
+)
 from facexray_forensics.blending.sampler import BlendSampler, SamplerConfig
 from facexray_forensics.ops import cuda as ops_cuda
 
-JPEG_MODES = ("auto", "nvjpeg", "dct")
-_HULL_ROUNDING = 16  # cv2.fillConvexPoly(..., shift=4) in masks.hull_mask
-# OpenCV's fill also takes the pixels its outline touches; pixel centres within half a pixel
-# of the hull reproduce it best (measured on the astronaut faces: 0.3% of a mask differs at
-# most, all on boundary pixels).
-_HULL_MARGIN = 0.5
 _AUGMENT_BLUR_SIZES = (3, 5)
 
 
@@ -171,7 +170,7 @@ class GpuBlendSampler:
         self.size = reference.size
         self.pool = reference.pool
         self.grid = reference.grid.astype(np.float32)
-        self.jpeg = _resolve_jpeg(jpeg, self.device)
+        self.jpeg = resolve_jpeg_mode(jpeg, self.device)
         local = np.full(len(self.index), -1, dtype=np.int64)
         local[self.pool] = np.arange(len(self.pool))
         table = reference._table[self.pool]
@@ -197,76 +196,80 @@ class GpuBlendSampler:
         """Draw a batch's parameters with ``generator`` (on the sampler's device)."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        config, device, size = self.config, self.device, self.size
+        random = _BatchRandom(generator, self.device, batch_size)
+        blend = self._draw_blend(random)
+        do_augment = self.config.augment if augment is None else augment
+        return Draws(**blend, **self._draw_augmentations(random, do_augment))
 
-        def uniform(*shape: int) -> torch.Tensor:
-            return torch.rand(*shape, generator=generator, device=device)
-
-        def integers(low: int, high: int) -> torch.Tensor:  # [low, high)
-            return torch.randint(low, high, (batch_size,), generator=generator, device=device)
-
-        label = (uniform(batch_size) < config.blend_probability).long()
+    def _draw_blend(self, random: _BatchRandom) -> dict[str, torch.Tensor]:
+        """Label, faces, region, deformation, mask blur and colour mode of each sample."""
+        config, device, size, batch_size = self.config, self.device, self.size, random.batch_size
+        label = (random.uniform(batch_size) < config.blend_probability).long()
         if len(self._backgrounds) == 0:
             if config.blend_probability > 0:
                 raise ValueError("no face in the pool has a neighbour of another source; cannot blend")
             blended_background = torch.zeros(batch_size, dtype=torch.int64, device=device)
         else:
-            pick = (uniform(batch_size) * len(self._backgrounds)).long()
+            pick = (random.uniform(batch_size) * len(self._backgrounds)).long()
             blended_background = self._backgrounds[pick.clamp_(max=len(self._backgrounds) - 1)]
         counts = self._counts[blended_background].clamp(min=1)
-        choice = torch.minimum((uniform(batch_size) * counts).long(), counts - 1)
+        choice = torch.minimum((random.uniform(batch_size) * counts).long(), counts - 1)
         foreground = self._table[blended_background, choice]
-        real_background = (uniform(batch_size) * len(self.pool)).long().clamp_(max=len(self.pool) - 1)
+        real_background = (random.uniform(batch_size) * len(self.pool)).long()
+        real_background = real_background.clamp_(max=len(self.pool) - 1)
         blended = label.bool()
         background = torch.where(blended, blended_background, real_background)
         foreground = torch.where(blended, foreground, background)
-        region = torch.searchsorted(self._region_cumulative, uniform(batch_size).double(), right=True)
-        region = region.clamp_(max=len(config.regions) - 1)
+        region = torch.searchsorted(
+            self._region_cumulative, random.uniform(batch_size).double(), right=True
+        ).clamp_(max=len(config.regions) - 1)
         if config.deform:
             low, high = config.deform_scale
-            scale = low + (high - low) * uniform(batch_size)
-            noise = torch.randn(batch_size, *self.grid.shape, generator=generator, device=device)
-            offsets = noise * (scale * size)[:, None, None]
+            scale = low + (high - low) * random.uniform(batch_size)
+            offsets = random.normal(batch_size, *self.grid.shape) * (scale * size)[:, None, None]
         else:
             offsets = torch.zeros(batch_size, *self.grid.shape, device=device)
         low, high = config.blur_kernel_for(size)
-        blur_kernel = 2 * integers(low // 2, high // 2 + 1) + 1
+        blur_kernel = 2 * random.integers(low // 2, high // 2 + 1) + 1
         modes = torch.tensor([mode == "mean_std" for mode in config.colour_modes], device=device)
-        match_std = modes[integers(0, len(config.colour_modes))]
+        match_std = modes[random.integers(0, len(config.colour_modes))]
+        return dict(
+            label=label, background=background, foreground=foreground, region=region,
+            offsets=offsets.float(), blur_kernel=blur_kernel, match_std=match_std,
+        )
 
-        do_augment = config.augment if augment is None else augment
+    def _draw_augmentations(self, random: _BatchRandom, do_augment: bool) -> dict[str, torch.Tensor]:
+        """The augmentations of each sample; all neutral without ``do_augment``."""
+        config, device, size, batch_size = self.config, self.device, self.size, random.batch_size
         off = torch.zeros(batch_size, dtype=torch.bool, device=device)
 
         def chance(probability: float) -> torch.Tensor:
-            return uniform(batch_size) < probability if do_augment else off
+            return random.uniform(batch_size) < probability if do_augment else off
 
         strength = config.jitter_strength
         jitter = torch.where(
             chance(config.jitter_probability)[:, None],
-            1 - strength + 2 * strength * uniform(batch_size, 3),
+            1 - strength + 2 * strength * random.uniform(batch_size, 3),
             torch.ones(batch_size, 3, device=device),
         )
         low, high = config.resize_scale
-        small = torch.round(size * (low + (high - low) * uniform(batch_size))).long().clamp_(min=8)
+        small = torch.round(size * (low + (high - low) * random.uniform(batch_size))).long().clamp_(min=8)
         resize = torch.where(chance(config.resize_probability), small, 0)
         sizes = torch.tensor(_AUGMENT_BLUR_SIZES, device=device)
         augment_blur = torch.where(
-            chance(config.blur_probability), sizes[integers(0, len(sizes))], 1
+            chance(config.blur_probability), sizes[random.integers(0, len(sizes))], 1
         )
         low, high = config.noise_sigma
         noise_sigma = torch.where(
-            chance(config.noise_probability), low + (high - low) * uniform(batch_size), 0.0
+            chance(config.noise_probability), low + (high - low) * random.uniform(batch_size), 0.0
         )
-        noise_origin = torch.stack([integers(0, size), integers(0, size)], dim=1)
+        noise_origin = torch.stack([random.integers(0, size), random.integers(0, size)], dim=1)
         low, high = config.jpeg_quality
-        jpeg_quality = torch.where(chance(config.jpeg_probability), integers(low, high + 1), 0)
-        flip = chance(config.flip_probability)
-        return Draws(
-            label=label, background=background, foreground=foreground, region=region,
-            offsets=offsets.float(), blur_kernel=blur_kernel, match_std=match_std,
+        jpeg_quality = torch.where(chance(config.jpeg_probability), random.integers(low, high + 1), 0)
+        return dict(
             jitter=jitter, resize=resize, augment_blur=augment_blur,
             noise_sigma=noise_sigma.float(), noise_origin=noise_origin,
-            jpeg_quality=jpeg_quality, flip=flip,
+            jpeg_quality=jpeg_quality, flip=chance(config.flip_probability),
         )
 
     # Rendering -----------------------------------------------------------------------------
@@ -319,22 +322,8 @@ class GpuBlendSampler:
 
     def hull_masks(self, faces: torch.Tensor, regions: torch.Tensor) -> torch.Tensor:
         """B×S×S×1 float32 masks: 1 where a pixel centre lies inside the face's region hull
-        (widened by half a pixel, as OpenCV fills it; see ``_HULL_MARGIN``)."""
-        planes = self._hulls[faces, regions]  # B×E×3, inside when a·x + b·y + c >= 0
-        a, b, c = planes.unbind(-1)
-        rows = torch.arange(self.size, device=self.device, dtype=planes.dtype)
-        # Per row y each edge bounds x from one side (a > 0: x >= ..., a < 0: x <= ...);
-        # horizontal edges accept or reject the whole row.
-        level = b[:, :, None] * rows + c[:, :, None]  # B×E×S
-        steep = a.abs() > 1e-9
-        bound = -level / torch.where(steep, a, torch.ones_like(a))[:, :, None]
-        infinity = torch.tensor(float("inf"), device=self.device, dtype=planes.dtype)
-        lower = torch.where((a > 1e-9)[:, :, None], bound, -infinity).amax(dim=1)
-        upper = torch.where((a < -1e-9)[:, :, None], bound, infinity).amin(dim=1)
-        row_open = torch.where(~steep[:, :, None], level >= 0, True).all(dim=1)  # B×S
-        columns = rows[None, None, :]
-        inside = (columns >= lower[:, :, None]) & (columns <= upper[:, :, None]) & row_open[:, :, None]
-        return inside.to(torch.float32)[..., None]
+        (widened by half a pixel, as OpenCV fills it; see :mod:`.gpu_geometry`)."""
+        return rasterise_hulls(self._hulls[faces, regions], self.size)
 
     # Augmentations ---------------------------------------------------------------------------
 
@@ -378,11 +367,27 @@ class GpuBlendSampler:
         """JPEG re-compression of the 8-bit samples whose quality is > 0, after quantisation
         as in the CPU sampler."""
         if self.jpeg == "nvjpeg":
-            return _nvjpeg_round_trip(pixels, quality)
+            return nvjpeg_round_trip(pixels, quality)
         return jpeg_round_trip(pixels, quality)
 
 
 # Helpers ---------------------------------------------------------------------------------
+
+
+class _BatchRandom:
+    """One batch's random numbers from one generator on one device, in the order drawn."""
+
+    def __init__(self, generator: torch.Generator, device: torch.device, batch_size: int) -> None:
+        self.generator, self.device, self.batch_size = generator, device, batch_size
+
+    def uniform(self, *shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=self.generator, device=self.device)
+
+    def normal(self, *shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.generator, device=self.device)
+
+    def integers(self, low: int, high: int) -> torch.Tensor:  # [low, high), one per sample
+        return torch.randint(low, high, (self.batch_size,), generator=self.generator, device=self.device)
 
 
 def _to_uint8(image: torch.Tensor) -> torch.Tensor:
@@ -401,84 +406,6 @@ def _jitter(image: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
     of_grey = (1 - saturation) * contrast * brightness
     constant = (1 - contrast) * brightness * mean
     return image * own[..., None] + (grey * of_grey + constant)[..., None]
-
-
-def hull_planes(landmarks: np.ndarray, regions: tuple[str, ...]) -> np.ndarray:
-    """F×R×E×3 float32 edge half-planes (a, b, c) of each face's region hulls, widened by
-    ``_HULL_MARGIN`` pixels: inside when a·x + b·y + c >= 0, (a, b) of unit length; padded
-    with always-true planes."""
-    import cv2
-
-    hulls = []
-    for face in landmarks:
-        for region in regions:
-            points = region_points(face, region)
-            hull = cv2.convexHull(np.round(points * _HULL_ROUNDING).astype(np.int32))
-            hulls.append(hull.reshape(-1, 2).astype(np.float64) / _HULL_ROUNDING)
-    edges = max(len(hull) for hull in hulls)
-    planes = np.zeros((len(hulls), edges, 3), dtype=np.float32)
-    planes[:, :, 2] = 1.0
-    for number, hull in enumerate(hulls):
-        following = np.roll(hull, -1, axis=0)
-        delta = following - hull
-        signed_area = np.sum(hull[:, 0] * following[:, 1] - following[:, 0] * hull[:, 1])
-        orientation = 1.0 if signed_area > 0 else -1.0
-        length = np.maximum(np.hypot(delta[:, 0], delta[:, 1]), 1e-12)
-        # cross(delta, p - vertex)·orientation >= 0 inside
-        a = -delta[:, 1] * orientation / length
-        b = delta[:, 0] * orientation / length
-        c = _HULL_MARGIN - (a * hull[:, 0] + b * hull[:, 1])
-        planes[number, : len(hull)] = np.stack([a, b, c], axis=1)
-    return planes.reshape(len(landmarks), len(regions), edges, 3)
-
-
-_TRIANGLE_CACHE: dict = {}
-
-
-def delaunay_batch(points: torch.Tensor) -> torch.Tensor:
-    """Delaunay triangulations of a batch of small point sets, B×P×2 -> B×T×3 int32.
-
-    Keeps every triangle of three points whose circumcircle holds no other point (tested in
-    float64), counter-clockwise, padded with -1 rows to T = 2P − 5, the most a set of P
-    points in general position has. This is the CPU op's triangulation wherever it is
-    unique (no four points on one circle), and needs no host round trip.
-    """
-    batch, count, _ = points.shape
-    key = (count, str(points.device))
-    if key not in _TRIANGLE_CACHE:
-        triples = torch.tensor(list(itertools.combinations(range(count), 3)), device=points.device)
-        others = torch.tensor(
-            [[d for d in range(count) if d not in triple] for triple in triples.tolist()],
-            device=points.device,
-        )
-        _TRIANGLE_CACHE[key] = (triples, others)
-    triples, others = _TRIANGLE_CACHE[key]
-    coordinates = points.double()
-    a, b, c = (coordinates[:, triples[:, k]] for k in range(3))  # B×K×2
-    orientation = (b[..., 0] - a[..., 0]) * (c[..., 1] - a[..., 1]) - (b[..., 1] - a[..., 1]) * (
-        c[..., 0] - a[..., 0]
-    )
-    scale = (coordinates.amax(dim=1) - coordinates.amin(dim=1)).amax(dim=1)  # B
-    proper = orientation.abs() > 1e-12 * (scale**2)[:, None]
-    d = coordinates[:, others]  # B×K×(P−3)×2
-    ax, ay = (a[..., k, None] - d[..., k] for k in range(2))
-    bx, by = (b[..., k, None] - d[..., k] for k in range(2))
-    cx, cy = (c[..., k, None] - d[..., k] for k in range(2))
-    determinant = (
-        (ax * ax + ay * ay) * (bx * cy - cx * by)
-        + (bx * bx + by * by) * (cx * ay - ax * cy)
-        + (cx * cx + cy * cy) * (ax * by - bx * ay)
-    )
-    # The determinant is positive for a point inside a counter-clockwise triangle's circle.
-    inside = determinant * torch.sign(orientation)[..., None] > 0
-    empty = proper & ~inside.any(dim=2)  # B×K
-    most = 2 * count - 5
-    order = torch.sort(empty.to(torch.int8), dim=1, descending=True, stable=True).indices[:, :most]
-    chosen = triples[order]  # B×T×3
-    clockwise = orientation.gather(1, order) < 0
-    chosen = torch.where(clockwise[..., None], chosen[..., [0, 2, 1]], chosen)
-    keep = empty.gather(1, order)
-    return torch.where(keep[..., None], chosen, -1).to(torch.int32).contiguous()
 
 
 def down_up_matrix(size: int, small: int) -> np.ndarray:
@@ -507,125 +434,3 @@ def down_up_matrix(size: int, small: int) -> np.ndarray:
         if fraction > 0:
             up[target, source + 1] += fraction
     return (up @ down).astype(np.float32)
-
-
-def _resolve_jpeg(mode: str, device: torch.device) -> str:
-    if mode != "auto":
-        if mode == "nvjpeg" and not _has_nvjpeg(device):
-            raise ValueError("jpeg='nvjpeg' needs a CUDA device and torchvision with GPU JPEG")
-        return mode
-    return "nvjpeg" if _has_nvjpeg(device) else "dct"
-
-
-def _has_nvjpeg(device: torch.device) -> bool:
-    """True when torchvision encodes and decodes JPEG on this CUDA device (tried once)."""
-    if device.type != "cuda":
-        return False
-    try:
-        probe = torch.zeros(1, 16, 16, 3, dtype=torch.uint8, device=device)
-        _nvjpeg_round_trip(probe, torch.tensor([90], device=device))
-    except Exception:  # no torchvision, or one built without GPU JPEG: any failure means no
-        return False
-    return True
-
-
-def _nvjpeg_round_trip(pixels: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-    """Encode and decode the samples with quality > 0 through nvJPEG, grouped by quality."""
-    from torchvision.io import decode_jpeg, encode_jpeg
-
-    result = pixels.clone()
-    wanted = quality.tolist()  # one read-back per batch: qualities group the encoder calls
-    groups: dict[int, list[int]] = {}
-    for number, value in enumerate(wanted):
-        if value > 0:
-            groups.setdefault(int(value), []).append(number)
-    for value, members in groups.items():
-        images = [pixels[number].permute(2, 0, 1).contiguous() for number in members]
-        encoded = encode_jpeg(images, quality=value)
-        # The decoder reads its input bytes from host memory.
-        decoded = decode_jpeg([data.cpu() for data in encoded], device=pixels.device)
-        for number, image in zip(members, decoded):
-            result[number] = image.permute(1, 2, 0)
-    return result
-
-
-# JPEG model ------------------------------------------------------------------------------
-
-# The IJG (libjpeg) example tables of the JPEG standard, Annex K, in row-major order.
-_LUMINANCE_TABLE = [
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-]  # fmt: skip
-_CHROMINANCE_TABLE = [
-    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
-    24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
-] + [99] * 32  # fmt: skip
-
-
-def quantisation_tables(quality: torch.Tensor) -> torch.Tensor:
-    """B×2×8×8 libjpeg quantisation tables (luminance, chrominance) for qualities 1..100,
-    as ``jpeg_set_quality`` scales them (baseline: clamped to 1..255)."""
-    quality = quality.clamp(1, 100).double()
-    scale = torch.where(quality < 50, 5000.0 / quality, 200.0 - 2.0 * quality)
-    base = torch.tensor([_LUMINANCE_TABLE, _CHROMINANCE_TABLE], dtype=torch.float64,
-                        device=quality.device)
-    tables = torch.floor((base[None] * scale[:, None, None] + 50.0) / 100.0).clamp_(1, 255)
-    return tables.reshape(-1, 2, 8, 8).float()
-
-
-def _dct_matrix(device: torch.device) -> torch.Tensor:
-    k = torch.arange(8, dtype=torch.float64, device=device)
-    matrix = torch.cos((2 * k[None, :] + 1) * k[:, None] * np.pi / 16) * np.sqrt(2 / 8)
-    matrix[0] /= np.sqrt(2)
-    return matrix.float()
-
-
-def _blockwise(plane: torch.Tensor, matrix: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-    """Quantise a B×H×W plane (H, W multiples of 8) in the DCT domain and transform back."""
-    batch, height, width = plane.shape
-    # Rows of 8 against the 8×8 transform: two large products with inner size 8 rather than
-    # millions of tiny batched ones.
-    blocks = plane.reshape(batch, height // 8, 8, width // 8, 8).permute(0, 1, 3, 2, 4)
-    coefficients = ((blocks @ matrix.T).transpose(-1, -2) @ matrix.T).transpose(-1, -2)
-    step = table[:, None, None]
-    quantised = torch.round(coefficients / step) * step
-    restored = ((quantised @ matrix).transpose(-1, -2) @ matrix).transpose(-1, -2)
-    return restored.permute(0, 1, 3, 2, 4).reshape(batch, height, width)
-
-
-def jpeg_round_trip(pixels: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-    """A JPEG encode-decode model of B×H×W×3 uint8 RGB at per-sample ``quality`` (1..100),
-    as libjpeg does it by default: JFIF YCbCr, chroma averaged over 2×2 (4:2:0), 8×8 DCT,
-    the standard tables scaled by quality, rounding to the quantisation step, and the chroma
-    brought back with the triangle filter of libjpeg's fancy upsampling (bilinear). It
-    computes in float where libjpeg uses integer DCTs, so it stays within a few levels of
-    a real round trip. Samples whose quality is 0 come back unchanged. Sides must be
-    multiples of 16."""
-    batch, height, width, _ = pixels.shape
-    if height % 16 or width % 16:
-        raise ValueError(f"the JPEG model needs sides that are multiples of 16, got {height}×{width}")
-    rgb = pixels.float()
-    red, green, blue = rgb.unbind(-1)
-    luma = 0.299 * red + 0.587 * green + 0.114 * blue
-    blue_difference = -0.168735892 * red - 0.331264108 * green + 0.5 * blue + 128.0
-    red_difference = 0.5 * red - 0.418687589 * green - 0.081312411 * blue + 128.0
-    tables = quantisation_tables(quality)
-    matrix = _dct_matrix(pixels.device)
-
-    def chroma(plane: torch.Tensor) -> torch.Tensor:
-        small = torch.nn.functional.avg_pool2d(plane[:, None], 2)[:, 0]
-        restored = _blockwise(small - 128.0, matrix, tables[:, 1]) + 128.0
-        return torch.nn.functional.interpolate(
-            restored[:, None], scale_factor=2, mode="bilinear", align_corners=False
-        )[:, 0]
-
-    luma = _blockwise(luma - 128.0, matrix, tables[:, 0]) + 128.0
-    cb = chroma(blue_difference) - 128.0
-    cr = chroma(red_difference) - 128.0
-    red = luma + 1.402 * cr
-    green = luma - 0.344136286 * cb - 0.714136286 * cr
-    blue = luma + 1.772 * cb
-    decoded = torch.stack([red, green, blue], dim=-1).round_().clamp_(0, 255).to(torch.uint8)
-    return torch.where((quality > 0)[:, None, None, None], decoded, pixels)
