@@ -44,7 +44,7 @@ test: install test-tools
 	$(BIN)/python -m pytest
 
 # The Autopsy ingest module as a zip to unpack into Autopsy's python_modules
-# folder (see plugins/autopsy/README.md); needs only the standard library.
+# folder (see integrations/autopsy/README.md); needs only the standard library.
 AUTOPSY_ZIP ?= dist/facexray-autopsy.zip
 autopsy-zip:
-	$(PYTHON) plugins/autopsy/build_zip.py $(AUTOPSY_ZIP)
+	$(PYTHON) integrations/autopsy/build_zip.py $(AUTOPSY_ZIP)

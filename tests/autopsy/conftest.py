@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-MODULE_DIR = HERE.parents[1] / "plugins" / "autopsy" / "FaceXray"
+MODULE_DIR = HERE.parents[1] / "integrations" / "autopsy" / "FaceXray"
 STUBS = HERE / "stubs"
 
 

@@ -22,7 +22,7 @@ from facexray_forensics.samples import evidence_dir
 
 HERE = Path(__file__).resolve().parent
 REPOSITORY = HERE.parents[1]
-MODULE_DIR = REPOSITORY / "plugins" / "autopsy" / "FaceXray"
+MODULE_DIR = REPOSITORY / "integrations" / "autopsy" / "FaceXray"
 CLI = Path(sys.executable).with_name("fxr-forensic")
 CASE_NAME, EXAMINER = "Case 2026-117", "A. Examiner"
 BLENDED, NO_FACE, CORRUPT = "astronaut_self_blended.jpg", "coffee.jpg", "astronaut_truncated.jpg"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-MODULE_DIR = Path(__file__).resolve().parents[2] / "plugins" / "autopsy" / "FaceXray"
+MODULE_DIR = Path(__file__).resolve().parents[2] / "integrations" / "autopsy" / "FaceXray"
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The example third-party plugin (plugins/example), installed by pip into a folder of its own.
+"""The example third-party plugin (examples/jpeg_quantisation_plugin), installed by pip into a folder of its own.
 
 Its readings are checked against Pillow's and OpenCV's own view of the JPEGs
 they wrote: the tables Pillow parses, the quality the encoder was given, and

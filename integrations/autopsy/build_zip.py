@@ -1,6 +1,6 @@
 """Build the Autopsy module's zip: the FaceXray folder as it goes into Autopsy's python_modules.
 
-Usage: python plugins/autopsy/build_zip.py OUTPUT.zip
+Usage: python integrations/autopsy/build_zip.py OUTPUT.zip
 
 Only the module's own files go in (its .py files, the example settings and
 the README); compiled Jython classes and a local facexray_settings.json,
