@@ -200,9 +200,9 @@ class Column:
 class ScanReport:
     """One whole scan: who ran it, how, on what, and every item's report.
 
-    The PDF, JSON and CSV renderers (and later CASE/UCO and DFXML) read only
-    this. Times are UTC ISO-8601 strings. ``model_card`` is a summary of the
-    model card (name, thresholds, calibration, training data) as plain
+    Every renderer (PDF, JSON, CSV, CASE/UCO, DFXML, X-ray images) reads
+    only this. Times are UTC ISO-8601 strings. ``model_card`` is a summary of
+    the model card (name, thresholds, calibration, training data) as plain
     values. ``custody_log_sha256`` is the SHA-256 of the custody log's
     ``scan_finished`` line, which anchors the whole chain; only the records of
     the reports written from this object follow it. ``evidence_warnings``

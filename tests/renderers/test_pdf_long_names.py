@@ -1,4 +1,4 @@
-"""A path of about 1.6 KB scanned into the PDF report: the layout holds, and the whole name is in it (issue 15)."""
+"""A path of about 1.6 KB scanned into the PDF report: the layout holds, and the whole name is in it."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Evidence: where items come from and how their bytes become frames.
 
 - :class:`ItemSource` is anything with ``items() -> Iterator[Item]``;
-  :class:`FileSource` walks files and folders. Disk images add a source of
-  their own (issue 8).
+  :class:`FileSource` walks files and folders. The files inside disk images
+  become items of their own (:mod:`~facexray_forensics.evidence.disk_image`).
 - :func:`open_read_only` and :func:`hash_stream` touch evidence without
   changing it; :func:`sniff` names a file's type from its bytes.
 - :func:`decode_frames` turns an item into frames under :class:`DecodeLimits`,

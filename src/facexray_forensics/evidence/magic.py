@@ -1,8 +1,10 @@
 """What a file is, from its first bytes (never from its name).
 
-Each rule says where a signature sits and what it means. Still images are
-analysed now; video containers and disk images are recognised as their kinds
-so a later source or decoder can take them (issue 8).
+Each rule says where a signature sits and what it means. The kind decides
+what the scan does with a file: images and videos go to their frame decoders
+(:data:`~facexray_forensics.evidence.decode.FRAME_DECODERS`), disk images are
+read for the files inside them (:mod:`~facexray_forensics.evidence.disk_image`),
+and a file no rule names is "other".
 """
 
 from __future__ import annotations
