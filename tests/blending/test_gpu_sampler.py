@@ -13,12 +13,13 @@ import pytest
 import torch
 
 from facexray_forensics import _core, ops
+from facexray_forensics.blending.config import SamplerConfig
 from facexray_forensics.blending.gpu_geometry import delaunay_batch
 from facexray_forensics.blending.gpu_jpeg import jpeg_round_trip
 from facexray_forensics.blending.gpu_sampler import Draws, GpuBlendSampler, down_up_matrix
-from facexray_forensics.data.index import FaceIndex
 from facexray_forensics.blending.masks import hull_mask
-from facexray_forensics.blending.sampler import BlendSampler, SamplerConfig
+from facexray_forensics.blending.sampler import BlendSampler
+from facexray_forensics.data.index import FaceIndex
 from facexray_forensics.ops import cuda as ops_cuda
 
 DEVICES = [

@@ -10,7 +10,8 @@ from facexray_forensics.blending.masks import hull_mask
 from facexray_forensics.blending.neighbours import nearest_other_source
 from facexray_forensics.blending.codecs import h264_round_trip
 from facexray_forensics.blending.methods import laplacian_blend, laplacian_levels
-from facexray_forensics.blending.sampler import BlendDataset, BlendSampler, SamplerConfig
+from facexray_forensics.blending.config import SamplerConfig
+from facexray_forensics.blending.sampler import BlendDataset, BlendSampler
 
 PLAIN = SamplerConfig(augment=False)
 
@@ -141,7 +142,7 @@ def test_augmentations_change_the_image_not_the_xray(index):
 
 
 def test_colour_jitter_matches_its_definition():
-    from facexray_forensics.blending.sampler import _jitter
+    from facexray_forensics.blending.augment import jitter
 
     image = np.random.default_rng(0).random((32, 40, 3), dtype=np.float32)
     brightness, contrast, saturation = 1.1, 0.85, 1.2
@@ -151,7 +152,7 @@ def test_colour_jitter_matches_its_definition():
     step = (step - (step @ weights).mean()) * contrast + (step @ weights).mean()
     grey = (step @ weights)[..., None]
     expected = grey + (step - grey) * saturation
-    np.testing.assert_allclose(_jitter(image.copy(), brightness, contrast, saturation), expected, atol=1e-5)
+    np.testing.assert_allclose(jitter(image.copy(), brightness, contrast, saturation), expected, atol=1e-5)
 
 
 def test_held_out_pool(index):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facexray_forensics.blending.sampler import BlendSampler, SamplerConfig
+from facexray_forensics.blending.config import SamplerConfig
+from facexray_forensics.blending.sampler import BlendSampler
 
 #: Values of the 16-bit mask and X-ray PNGs: float = png / MAP_SCALE.
 MAP_SCALE = 65535

@@ -39,7 +39,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from facexray_forensics.data.index import FaceIndex
+from facexray_forensics.blending.config import SamplerConfig
 from facexray_forensics.blending.gpu_geometry import delaunay_batch, hull_planes, rasterise_hulls
 from facexray_forensics.blending.gpu_jpeg import (
     JPEG_MODES,
@@ -47,7 +47,8 @@ from facexray_forensics.blending.gpu_jpeg import (
     nvjpeg_round_trip,
     resolve_jpeg_mode,
 )
-from facexray_forensics.blending.sampler import BlendSampler, SamplerConfig
+from facexray_forensics.blending.sampler import BlendSampler
+from facexray_forensics.data.index import FaceIndex
 from facexray_forensics.ops import cuda as ops_cuda
 
 _AUGMENT_BLUR_SIZES = (3, 5)

@@ -34,100 +34,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from facexray_forensics.blending.codecs import h264_round_trip, jpeg_round_trip
-from facexray_forensics.data.index import FaceIndex
-from facexray_forensics.blending.masks import REGIONS, hull_mask
+from facexray_forensics.blending.augment import FLOAT_AUGMENTATIONS, degrade, h264, plan_augmentation, to_uint8
+from facexray_forensics.blending.codecs import jpeg_round_trip
+from facexray_forensics.blending.config import SamplerConfig
+from facexray_forensics.blending.masks import hull_mask
 from facexray_forensics.blending.neighbours import nearest_other_source
-
-COLOUR_MODES = ("mean", "mean_std")
-BLEND_METHODS = ("alpha", "laplacian", "poisson")
-
-
-@dataclass(frozen=True)
-class SamplerConfig:
-    """Every knob of the sampler. ``deform=False`` and ``colour_correction=False``
-    are the ablations of paper Table 5; ``augment=False`` turns all augmentation off."""
-
-    blend_probability: float = 0.5
-    regions: tuple[str, ...] = REGIONS
-    region_weights: tuple[float, ...] = (0.4, 0.2, 0.2, 0.2)
-    deform: bool = True
-    # Standard deviation of each grid point's offset, as a fraction of the side, drawn per sample.
-    deform_scale: tuple[float, float] = (0.01, 0.05)
-    grid: int = 4
-    # Odd sizes, inclusive, for a 256-pixel crop; other crop sizes scale them (blur_kernel_for).
-    blur_kernel: tuple[int, int] = (5, 31)
-    colour_correction: bool = True
-    colour_modes: tuple[str, ...] = COLOUR_MODES
-    # How the pair is blended through the mask, drawn per sample with these weights. Other methods
-    # than Eq. 1 teach the boundary of seams with no colour step (Poisson) or a multiband crossing.
-    blend_methods: tuple[str, ...] = ("alpha",)
-    blend_method_weights: tuple[float, ...] = (1.0,)
-    augment: bool = True
-    jitter_probability: float = 0.5
-    jitter_strength: float = 0.15  # brightness, contrast and saturation factors in 1 ± this
-    resize_probability: float = 0.2
-    resize_scale: tuple[float, float] = (0.4, 0.9)
-    blur_probability: float = 0.1
-    noise_probability: float = 0.15
-    noise_sigma: tuple[float, float] = (0.004, 0.03)
-    jpeg_probability: float = 0.3
-    jpeg_quality: tuple[int, int] = (40, 95)
-    # One H.264 intra frame (libx264 veryfast, about 10 ms at 128 px), after any JPEG: video evidence.
-    h264_probability: float = 0.0
-    h264_crf: tuple[int, int] = (18, 36)
-    # Above 1, the sample is instead the last of this many frames coded in one sequence (libx264
-    # medium), the earlier ones the sample shifted by a drawn motion: video evidence's P frames are
-    # predicted from moving neighbours and quantised coarser than an intra frame of the same CRF.
-    h264_frames: int = 1
-    h264_motion: int = 3  # the largest shift per frame, pixels, in each direction
-    flip_probability: float = 0.5
-
-    def __post_init__(self) -> None:
-        for name in ("blend_probability", "jitter_probability", "resize_probability", "blur_probability",
-                     "noise_probability", "jpeg_probability", "h264_probability", "flip_probability"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {value}")
-        unknown = set(self.regions) - set(REGIONS)
-        if not self.regions or unknown:
-            raise ValueError(f"regions must be a non-empty subset of {REGIONS}, got {self.regions}")
-        if len(self.region_weights) != len(self.regions) or min(self.region_weights) < 0 \
-                or sum(self.region_weights) <= 0:
-            raise ValueError("region_weights must be one non-negative weight per region, not all zero")
-        low, high = self.blur_kernel
-        if low < 1 or low % 2 == 0 or high % 2 == 0 or high < low:
-            raise ValueError(f"blur_kernel must be two odd sizes low <= high, got {self.blur_kernel}")
-        if not self.blend_methods or not set(self.blend_methods) <= set(BLEND_METHODS):
-            raise ValueError(f"blend_methods must be a non-empty subset of {BLEND_METHODS}, got {self.blend_methods}")
-        if len(self.blend_method_weights) != len(self.blend_methods) or min(self.blend_method_weights) < 0 \
-                or sum(self.blend_method_weights) <= 0:
-            raise ValueError("blend_method_weights must be one non-negative weight per method, not all zero")
-        if not set(self.colour_modes) <= set(COLOUR_MODES) or not self.colour_modes:
-            raise ValueError(f"colour_modes must be a non-empty subset of {COLOUR_MODES}")
-        if self.grid < 2:
-            raise ValueError(f"grid must be >= 2, got {self.grid}")
-        if not 1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 100:
-            raise ValueError(f"jpeg_quality must be 1 <= low <= high <= 100, got {self.jpeg_quality}")
-        if not 0 <= self.h264_crf[0] <= self.h264_crf[1] <= 51:
-            raise ValueError(f"h264_crf must be 0 <= low <= high <= 51, got {self.h264_crf}")
-        if self.h264_frames < 1 or self.h264_motion < 0:
-            raise ValueError(f"h264_frames must be >= 1 and h264_motion >= 0, got {self.h264_frames}, {self.h264_motion}")
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-    def blur_kernel_for(self, size: int) -> tuple[int, int]:
-        """The blur kernel range for ``size``-pixel crops: :attr:`blur_kernel` scaled from 256,
-        kept odd, so the boundary's softness relative to the face does not depend on the crop size."""
-        low, high = (max(1, 2 * round(k * size / 512.0 - 0.5) + 1) for k in self.blur_kernel)
-        return low, max(low, high)
+from facexray_forensics.data.index import FaceIndex
 
 
 @dataclass
@@ -269,8 +187,6 @@ class BlendSampler:
         ``augment`` overrides the config; ``timings``, if given, gathers seconds per stage."""
         import cv2
 
-        from facexray_forensics import ops
-
         config = self.config
         timer = _Timer(timings)
         size = self.size
@@ -282,13 +198,7 @@ class BlendSampler:
             raise ValueError("no face in the pool has a neighbour of another source; cannot blend")
         params: dict = {"label": label}
         with timer.stage("load"):
-            if label:
-                background_face = int(self._backgrounds[rng.integers(len(self._backgrounds))])
-                candidates = self._neighbours_of(background_face)
-                foreground_face = int(candidates[rng.integers(len(candidates))])
-            else:
-                background_face = int(self.pool[rng.integers(len(self.pool))])
-                foreground_face = None
+            background_face, foreground_face = self._draw_faces(rng, label)
             background_pixels = np.array(self.index.crops[background_face])
             background = np.multiply(background_pixels, np.float32(1 / 255), dtype=np.float32)
         params["background"] = background_face
@@ -300,86 +210,16 @@ class BlendSampler:
             with timer.stage("load"):
                 foreground = np.multiply(self.index.crops[foreground_face], np.float32(1 / 255),
                                          dtype=np.float32)
-            with timer.stage("mask"):
-                region = config.regions[_pick(self._region_cumulative, rng)]
-                mask = hull_mask(self.index.landmarks[background_face], size, region)
-            params["region"] = region
-            if config.deform:
-                with timer.stage("deform"):
-                    scale = rng.uniform(*config.deform_scale)
-                    offsets = rng.normal(0.0, scale * size, size=self.grid.shape).astype(np.float32)
-                    mask = ops.warp_piecewise_affine(mask, self.grid, self.grid + offsets)
-                params["deform_scale"] = round(float(scale), 5)
-                params["grid_offsets"] = np.round(offsets.astype(np.float64), 3).tolist()
-            with timer.stage("blur"):
-                low, high = config.blur_kernel_for(size)
-                kernel = int(2 * rng.integers(low // 2, high // 2 + 1) + 1)
-                mask = ops.gaussian_blur(mask, kernel)
-            params["blur_kernel"] = kernel
-            with timer.stage("blend"):
-                # Only the mask's support (plus 2 pixels, which the 3×3 softening reaches
-                # as zeros) can change: colour statistics are taken inside the mask and
-                # the blend leaves the background elsewhere. Working on that window gives
-                # the full-image result for less work.
-                rows = np.flatnonzero(mask.max(axis=1) > 0)
-                cols = np.flatnonzero(mask.max(axis=0) > 0)
-            if len(rows) == 0:
-                raise ValueError(f"the {region} mask of face {background_face} is empty")
-            top, bottom = max(0, rows[0] - 2), min(size, rows[-1] + 3)
-            left, right = max(0, cols[0] - 2), min(size, cols[-1] + 3)
-            window = (slice(top, bottom), slice(left, right))
-            part_mask = np.ascontiguousarray(mask[window])
-            part_background = np.ascontiguousarray(background[window])
-            part_foreground = np.ascontiguousarray(foreground[window])
-            colour_mode = "none"
-            if config.colour_correction:
-                with timer.stage("colour"):
-                    colour_mode = config.colour_modes[rng.integers(len(config.colour_modes))]
-                    part_foreground = ops.colour_transfer(part_foreground, part_background, part_mask,
-                                                          match_std=colour_mode == "mean_std")
-                    np.clip(part_foreground, 0.0, 1.0, out=part_foreground)
-            params["colour_mode"] = colour_mode
-            params["window"] = [int(top), int(bottom), int(left), int(right)]
-            with timer.stage("blend"):
-                part_image, part_xray, part_softened = ops.blend_with_xray(
-                    part_foreground, part_background, part_mask)
-                image = background.copy()
-                image[window] = part_image
-                xray = np.zeros((size, size), np.float32)
-                xray[window] = part_xray
-                softened = np.zeros((size, size), np.float32)
-                softened[window] = part_softened
-            # Drawn only when there is a choice, so a one-method config keeps its streams.
-            method = config.blend_methods[_pick(self._method_cumulative, rng)] if len(config.blend_methods) > 1 \
-                else config.blend_methods[0]
-            params["blend_method"] = method
-            if method != "alpha":
-                with timer.stage(method):
-                    corrected = foreground.copy()
-                    corrected[window] = part_foreground
-                    image, mask, softened, xray = _other_blend(method, corrected, background, softened)
+            mask = self._blurred_mask(rng, background_face, params, timer)
+            image, mask, softened, xray = self._blend(rng, mask, foreground, background, params, timer)
         else:
             image = None
             mask = np.zeros((size, size), np.float32)
             softened = np.zeros((size, size), np.float32)
             xray = np.zeros((size, size), np.float32)
         do_augment = config.augment if augment is None else augment
-        plan = self._plan_augmentation(rng) if do_augment else {}
-        if image is None and not plan.keys() & _FLOAT_AUGMENTATIONS:
-            pixels = background_pixels  # a real sample that stays 8-bit: no round trip through float
-        else:
-            if image is None:
-                image = background.copy()
-            image = self._degrade(image, plan, timer)
-            with timer.stage("quantise"):
-                np.clip(image, 0.0, 1.0, out=image)
-                pixels = _to_uint8(image)
-        if "jpeg" in plan:
-            with timer.stage("jpeg"):
-                pixels = jpeg_round_trip(pixels, plan["jpeg"])
-        if "h264" in plan:
-            with timer.stage("h264"):
-                pixels = self._h264(pixels, plan)
+        plan = plan_augmentation(rng, config, size) if do_augment else {}
+        pixels = self._augmented_pixels(image, background, background_pixels, plan, timer)
         if plan.get("flip"):
             with timer.stage("flip"):
                 pixels = cv2.flip(pixels, 1)
@@ -389,69 +229,109 @@ class BlendSampler:
         return SampleRecord(image=pixels, mask=mask, softened=softened, xray=xray, label=label,
                             params=params, foreground=foreground, background=background)
 
-    def _plan_augmentation(self, rng: np.random.Generator) -> dict:
-        """Choose the augmentations of one sample and their parameters (JSON-ready).
+    def _draw_faces(self, rng: np.random.Generator, label: int) -> tuple[int, int | None]:
+        """(background, foreground) face numbers: a blended sample's foreground is one of the
+        background's neighbours of another source; a real sample has none."""
+        if not label:
+            return int(self.pool[rng.integers(len(self.pool))]), None
+        background_face = int(self._backgrounds[rng.integers(len(self._backgrounds))])
+        candidates = self._neighbours_of(background_face)
+        return background_face, int(candidates[rng.integers(len(candidates))])
 
-        Switches and parameters are drawn in a fixed order, the flip last, so a
-        sample and its flipped twin differ in nothing else."""
-        config = self.config
-        plan: dict = {}
-        if rng.random() < config.jitter_probability:
-            factors = rng.uniform(1 - config.jitter_strength, 1 + config.jitter_strength, 3)
-            plan["jitter"] = [round(float(v), 4) for v in factors]
-        if rng.random() < config.resize_probability:
-            plan["resize"] = max(8, int(round(self.size * rng.uniform(*config.resize_scale))))
-        if rng.random() < config.blur_probability:
-            plan["blur"] = int(rng.choice((3, 5)))
-        if rng.random() < config.noise_probability:
-            plan["noise"] = [round(float(rng.uniform(*config.noise_sigma)), 5),
-                             *(int(v) for v in rng.integers(0, self.size, 2))]
-        if rng.random() < config.jpeg_probability:
-            plan["jpeg"] = int(rng.integers(config.jpeg_quality[0], config.jpeg_quality[1] + 1))
-        # Drawn only when enabled, so configs without it keep their streams.
-        if config.h264_probability and rng.random() < config.h264_probability:
-            plan["h264"] = int(rng.integers(config.h264_crf[0], config.h264_crf[1] + 1))
-            if config.h264_frames > 1:
-                plan["h264_motion"] = [int(v) for v in rng.integers(-config.h264_motion, config.h264_motion + 1, 2)]
-        if rng.random() < config.flip_probability:
-            plan["flip"] = True
-        return plan
-
-    def _h264(self, pixels: np.ndarray, plan: dict) -> np.ndarray:
-        """The sample through H.264: one intra frame, or the last frame of a short moving sequence."""
-        import cv2
-
-        if "h264_motion" not in plan:
-            return h264_round_trip(pixels[None], plan["h264"], "veryfast")[0]
-        dy, dx = plan["h264_motion"]
-        frames = [cv2.warpAffine(pixels, np.float32([[1, 0, -dx * k], [0, 1, -dy * k]]), pixels.shape[1::-1],
-                                 borderMode=cv2.BORDER_REFLECT_101)
-                  for k in range(self.config.h264_frames - 1, 0, -1)]
-        return h264_round_trip(np.stack([*frames, pixels]), plan["h264"], "medium")[-1]
-
-    def _degrade(self, image: np.ndarray, plan: dict, timer: _Timer) -> np.ndarray:
-        """Apply the planned float augmentations to ``image`` (H×W×3 float32 in [0, 1]), in place where possible."""
-        import cv2
-
+    def _blurred_mask(self, rng: np.random.Generator, face: int, params: dict, timer: _Timer) -> np.ndarray:
+        """The hull mask of a drawn region of ``face``, deformed and blurred as drawn."""
         from facexray_forensics import ops
 
-        size = image.shape[0]
-        if "jitter" in plan:
-            with timer.stage("jitter"):
-                image = _jitter(image, *plan["jitter"])
-        if "resize" in plan:
-            with timer.stage("resize"):
-                small = plan["resize"]
-                image = cv2.resize(image, (small, small), interpolation=cv2.INTER_AREA)
-                image = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR)
-        if "blur" in plan:
-            with timer.stage("blur_augment"):
-                image = ops.gaussian_blur(np.ascontiguousarray(image), plan["blur"])
-        if "noise" in plan:
-            with timer.stage("noise"):
-                sigma, y, x = plan["noise"]
-                image = cv2.scaleAdd(self._noise[y:y + size, x:x + size], sigma, image)
-        return image
+        config, size = self.config, self.size
+        with timer.stage("mask"):
+            region = config.regions[_pick(self._region_cumulative, rng)]
+            mask = hull_mask(self.index.landmarks[face], size, region)
+        params["region"] = region
+        if config.deform:
+            with timer.stage("deform"):
+                scale = rng.uniform(*config.deform_scale)
+                offsets = rng.normal(0.0, scale * size, size=self.grid.shape).astype(np.float32)
+                mask = ops.warp_piecewise_affine(mask, self.grid, self.grid + offsets)
+            params["deform_scale"] = round(float(scale), 5)
+            params["grid_offsets"] = np.round(offsets.astype(np.float64), 3).tolist()
+        with timer.stage("blur"):
+            low, high = config.blur_kernel_for(size)
+            kernel = int(2 * rng.integers(low // 2, high // 2 + 1) + 1)
+            mask = ops.gaussian_blur(mask, kernel)
+        params["blur_kernel"] = kernel
+        return mask
+
+    def _blend(self, rng: np.random.Generator, mask: np.ndarray, foreground: np.ndarray,
+               background: np.ndarray, params: dict, timer: _Timer):
+        """(image, mask, softened, xray) of the colour-corrected foreground blended into the
+        background through ``mask``, by Eq. 1 or the drawn other method."""
+        from facexray_forensics import ops
+
+        config, size = self.config, self.size
+        with timer.stage("blend"):
+            # Only the mask's support (plus 2 pixels, which the 3×3 softening reaches
+            # as zeros) can change: colour statistics are taken inside the mask and
+            # the blend leaves the background elsewhere. Working on that window gives
+            # the full-image result for less work.
+            rows = np.flatnonzero(mask.max(axis=1) > 0)
+            cols = np.flatnonzero(mask.max(axis=0) > 0)
+        if len(rows) == 0:
+            raise ValueError(f"the {params['region']} mask of face {params['background']} is empty")
+        top, bottom = max(0, rows[0] - 2), min(size, rows[-1] + 3)
+        left, right = max(0, cols[0] - 2), min(size, cols[-1] + 3)
+        window = (slice(top, bottom), slice(left, right))
+        part_mask = np.ascontiguousarray(mask[window])
+        part_background = np.ascontiguousarray(background[window])
+        part_foreground = np.ascontiguousarray(foreground[window])
+        colour_mode = "none"
+        if config.colour_correction:
+            with timer.stage("colour"):
+                colour_mode = config.colour_modes[rng.integers(len(config.colour_modes))]
+                part_foreground = ops.colour_transfer(part_foreground, part_background, part_mask,
+                                                      match_std=colour_mode == "mean_std")
+                np.clip(part_foreground, 0.0, 1.0, out=part_foreground)
+        params["colour_mode"] = colour_mode
+        params["window"] = [int(top), int(bottom), int(left), int(right)]
+        with timer.stage("blend"):
+            part_image, part_xray, part_softened = ops.blend_with_xray(
+                part_foreground, part_background, part_mask)
+            image = background.copy()
+            image[window] = part_image
+            xray = np.zeros((size, size), np.float32)
+            xray[window] = part_xray
+            softened = np.zeros((size, size), np.float32)
+            softened[window] = part_softened
+        # Drawn only when there is a choice, so a one-method config keeps its streams.
+        method = config.blend_methods[_pick(self._method_cumulative, rng)] if len(config.blend_methods) > 1 \
+            else config.blend_methods[0]
+        params["blend_method"] = method
+        if method == "alpha":
+            return image, mask, softened, xray
+        with timer.stage(method):
+            corrected = foreground.copy()
+            corrected[window] = part_foreground
+            return _other_blend(method, corrected, background, softened)
+
+    def _augmented_pixels(self, image: np.ndarray | None, background: np.ndarray,
+                          background_pixels: np.ndarray, plan: dict, timer: _Timer) -> np.ndarray:
+        """The 8-bit sample after the planned augmentations but the flip; ``image`` None
+        for a real sample (the background)."""
+        if image is None and not plan.keys() & FLOAT_AUGMENTATIONS:
+            pixels = background_pixels  # a real sample that stays 8-bit: no round trip through float
+        else:
+            if image is None:
+                image = background.copy()
+            image = degrade(image, plan, self._noise, timer.stage)
+            with timer.stage("quantise"):
+                np.clip(image, 0.0, 1.0, out=image)
+                pixels = to_uint8(image)
+        if "jpeg" in plan:
+            with timer.stage("jpeg"):
+                pixels = jpeg_round_trip(pixels, plan["jpeg"])
+        if "h264" in plan:
+            with timer.stage("h264"):
+                pixels = h264(pixels, plan, self.config.h264_frames)
+        return pixels
 
 
 def _cumulative(weights: tuple[float, ...]) -> np.ndarray:
@@ -470,7 +350,7 @@ def _other_blend(method: str, foreground: np.ndarray, background: np.ndarray, so
     from facexray_forensics import ops
     from facexray_forensics.blending.methods import laplacian_blend, laplacian_levels, poisson_blend, poisson_region
 
-    front, back = _to_uint8(foreground), _to_uint8(background)
+    front, back = to_uint8(foreground), to_uint8(background)
     if method == "laplacian":
         pixels = laplacian_blend(front, back, softened, laplacian_levels(*softened.shape))
         mask = softened
@@ -481,36 +361,6 @@ def _other_blend(method: str, foreground: np.ndarray, background: np.ndarray, so
         softened = np.clip(ops.soften_mask(mask), 0.0, 1.0)
     image = np.multiply(pixels, np.float32(1 / 255), dtype=np.float32)
     return image, mask, softened, ops.face_xray(softened)
-
-
-_FLOAT_AUGMENTATIONS = frozenset({"jitter", "resize", "blur", "noise"})
-
-#: OpenCV's RGB -> grey weights.
-_GREY = np.array([0.299, 0.587, 0.114])
-
-
-def _jitter(image: np.ndarray, brightness: float, contrast: float, saturation: float) -> np.ndarray:
-    """Brightness, then contrast about the mean grey, then saturation about each pixel's grey.
-
-    All three are affine in (r, g, b), so they fold into one 3×4 colour matrix
-    applied in a single pass (``cv2.transform``)."""
-    import cv2
-
-    mean_grey = float(_GREY @ np.array(cv2.mean(image)[:3]))
-    own = saturation * contrast * brightness
-    of_grey = (1 - saturation) * contrast * brightness
-    constant = (1 - contrast) * brightness * mean_grey
-    matrix = np.zeros((3, 4))
-    matrix[:, :3] = of_grey * _GREY[None, :] + own * np.eye(3)
-    matrix[:, 3] = constant
-    return cv2.transform(image, matrix)
-
-
-def _to_uint8(image: np.ndarray) -> np.ndarray:
-    """[0, 1] float32 -> uint8, rounded to nearest."""
-    import cv2
-
-    return cv2.convertScaleAbs(image, alpha=255.0)
 
 
 class BlendDataset(torch.utils.data.IterableDataset):
