@@ -25,5 +25,5 @@ bench compile_cudagraphs_bf16 --compile --compile-mode reduce-overhead
 
 # The loop itself: two chunks, the second resuming the first.
 rm -rf runs/smoke_gpu
-$fxr train training/configs/smoke_gpu.toml --max-steps 30 --quiet
-$fxr train training/configs/smoke_gpu.toml --max-steps 30 --quiet
+$fxr model train training/configs/smoke_gpu.toml --max-steps 30 --quiet
+$fxr model train training/configs/smoke_gpu.toml --max-steps 30 --quiet

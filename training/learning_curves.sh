@@ -10,5 +10,5 @@ arms=("$@")
 [ ${#arms[@]} -gt 0 ] || arms=(training/configs/study/*.toml)
 for config in "${arms[@]}"; do
     echo "== $(date -u +%H:%M:%S) $config for $minutes min" >&2
-    .venv/bin/fxr-forensic train "$config" --max-minutes "$minutes" --quiet
+    .venv/bin/fxr-forensic model train "$config" --max-minutes "$minutes" --quiet
 done

@@ -65,11 +65,11 @@ def reference_scores(directory: Path) -> dict[str, float]:
 
 def main(checkpoint: str, notes_file: str, force: bool) -> None:
     shutil.rmtree(CANDIDATE, ignore_errors=True)
-    fxr("export", checkpoint, str(CANDIDATE), "--calibration-set", str(CALIBRATION_SET), "--split", str(SPLIT),
+    fxr("model", "export", checkpoint, str(CANDIDATE), "--calibration-set", str(CALIBRATION_SET), "--split", str(SPLIT),
         "--notes", notes_file)
-    fxr("evaluate", str(EVALUATION_SET), "--model", str(CANDIDATE), "--split", str(SPLIT),
+    fxr("model", "evaluate", str(EVALUATION_SET), "--model", str(CANDIDATE), "--split", str(SPLIT),
         "--out", str(CANDIDATE / "evaluation"))
-    fxr("model-card", str(CANDIDATE), "--evaluation", str(CANDIDATE / "evaluation" / "evaluation.json"))
+    fxr("model", "card", str(CANDIDATE), "--evaluation", str(CANDIDATE / "evaluation" / "evaluation.json"))
     new, old = headline(CANDIDATE / "model_card.json"), headline(DEFAULT / "model_card.json")
     print(f"held-out class AUC (alpha, Poisson): candidate {new}, shipped {old}")
     better = old is None or (all(n >= o for n, o in zip(new, old)) and any(n > o for n, o in zip(new, old)))
@@ -78,7 +78,7 @@ def main(checkpoint: str, notes_file: str, force: bool) -> None:
         return
     notes = {"reference_prediction": {"sample_evidence_max_probability": reference_scores(CANDIDATE)}}
     (CANDIDATE / "reference.json").write_text(json.dumps(notes))
-    fxr("model-card", str(CANDIDATE), "--notes", str(CANDIDATE / "reference.json"))
+    fxr("model", "card", str(CANDIDATE), "--notes", str(CANDIDATE / "reference.json"))
     shutil.rmtree(DEFAULT, ignore_errors=True)
     DEFAULT.mkdir(parents=True)
     for path in CANDIDATE.iterdir():

@@ -1,4 +1,4 @@
-"""The CLI: faces index, blend (PNG files and the X-ray/mask relation), bench bi."""
+"""The CLI: data index, data blend (PNG files and the X-ray/mask relation), bench bi."""
 
 import json
 
@@ -12,7 +12,7 @@ from facexray_forensics.cli import main
 
 def test_blend_writes_consistent_files(astronaut_index, tmp_path):
     out = tmp_path / "blends"
-    result = CliRunner().invoke(main, ["blend", str(astronaut_index), str(out), "-n", "10", "--seed", "2"])
+    result = CliRunner().invoke(main, ["data", "blend", str(astronaut_index), str(out), "-n", "10", "--seed", "2"])
     assert result.exit_code == 0, result.output
     assert (out / "contact_sheet.png").is_file()
     sheet = cv2.imread(str(out / "contact_sheet.png"))
@@ -36,7 +36,7 @@ def test_blend_writes_consistent_files(astronaut_index, tmp_path):
     assert set(labels) == {0, 1}
     # Same seed, same files.
     again = tmp_path / "again"
-    CliRunner().invoke(main, ["blend", str(astronaut_index), str(again), "-n", "3", "--seed", "2"])
+    CliRunner().invoke(main, ["data", "blend", str(astronaut_index), str(again), "-n", "3", "--seed", "2"])
     for name in ("000002_image.png", "000002_xray.png", "000002_draw.json"):
         assert (again / name).read_bytes() == (out / name).read_bytes()
 
@@ -50,11 +50,11 @@ def test_faces_index_command(tmp_path):
     jpeg = cv2.imencode(".jpg", cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))[1].tobytes()
     (real / "c.jpg").write_bytes(jpeg[:200])
     (real / "d.jpg").write_bytes(b"broken")
-    result = CliRunner().invoke(main, ["faces", "index", str(real), str(tmp_path / "index"), "--json"])
+    result = CliRunner().invoke(main, ["data", "index", str(real), str(tmp_path / "index"), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output[result.output.index("{"):])
     assert summary["faces"] == 2 and summary["sources"] == 2 and summary["failures"] == {"unreadable": 1, "unsupported": 1}
-    inside = CliRunner().invoke(main, ["faces", "index", str(real), str(real / "index")])
+    inside = CliRunner().invoke(main, ["data", "index", str(real), str(real / "index")])
     assert inside.exit_code == 1 and "inside" in inside.output
 
 
@@ -64,4 +64,4 @@ def test_bench_bi(astronaut_index):
     report = json.loads(result.output)
     assert report["samples_per_s"] > 0 and report["samples"] == 40
     missing = CliRunner().invoke(main, ["bench", "bi", "--index", "/nonexistent/index"])
-    assert missing.exit_code == 1 and "faces index" in missing.output
+    assert missing.exit_code == 1 and "data index" in missing.output

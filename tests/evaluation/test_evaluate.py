@@ -122,13 +122,13 @@ def test_cli_refuses_sources_that_are_not_held_out(material, weights, tmp_path):
     everything = [(f"{s}.jpg", s) for s in "abcdefghi"]
     split = split_files(everything, 0.5)
     write_split(split, tmp_path / "split.json")
-    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "set"), "--model", str(weights),
+    result = CliRunner().invoke(main, ["model", "evaluate", str(tmp_path / "set"), "--model", str(weights),
                                        "--split", str(tmp_path / "split.json"), "--out", str(tmp_path / "out")])
     assert result.exit_code != 0 and "held-out" in result.output
-    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "set"), "--model", str(weights),
+    result = CliRunner().invoke(main, ["model", "evaluate", str(tmp_path / "set"), "--model", str(weights),
                                        "--out", str(tmp_path / "out"), "--degradations", "jpeg50"])
     assert result.exit_code != 0 and "jpeg50" in result.output
-    result = CliRunner().invoke(main, ["evaluate", str(tmp_path / "set"), "--model", str(weights),
+    result = CliRunner().invoke(main, ["model", "evaluate", str(tmp_path / "set"), "--model", str(weights),
                                        "--out", str(tmp_path / "out"), "--degradations", "none, jpeg75"])
     assert result.exit_code == 0, result.output
     rows = json.loads((tmp_path / "out" / "evaluation.json").read_text())["rows"]
@@ -137,7 +137,7 @@ def test_cli_refuses_sources_that_are_not_held_out(material, weights, tmp_path):
 
 
 def test_cli_default_degradations_are_all_of_them():
-    from facexray_forensics.cli.evaluate import _ALL_DEGRADATIONS
+    from facexray_forensics.cli.model import _ALL_DEGRADATIONS
     from facexray_forensics.data.sets import DEGRADATIONS
 
     assert _ALL_DEGRADATIONS == ",".join(DEGRADATIONS)
@@ -147,7 +147,7 @@ def test_evaluation_set_from_a_face_index_uses_only_the_given_sources(tmp_path):
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("tiny", Path(__file__).resolve().parents[1] / "training" / "conftest.py")
+    spec = importlib.util.spec_from_file_location("tiny", Path(__file__).resolve().parents[1] / "train" / "conftest.py")
     tiny = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tiny)
     index = tiny.write_tiny_index(tmp_path / "index")
@@ -173,7 +173,7 @@ def test_export_calibrates_a_checkpoint_into_a_loadable_weights_directory(materi
     config.run.checkpoint_dir = str(tmp_path / "run")
     checkpoint = train(config, max_steps=1, progress=False).checkpoint
     write_evaluation_set(tmp_path / "calibration", material)
-    result = CliRunner().invoke(main, ["export", str(checkpoint), str(tmp_path / "weights"),
+    result = CliRunner().invoke(main, ["model", "export", str(checkpoint), str(tmp_path / "weights"),
                                        "--calibration-set", str(tmp_path / "calibration"), "--method", "temperature"])
     assert result.exit_code == 0, result.output
     loaded = load_weights(tmp_path / "weights")

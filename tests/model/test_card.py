@@ -19,7 +19,7 @@ def test_model_card_command_merges_and_renders(tmp_path):
                                                 "tpr_at_1pct_fpr": 0.25, "pixel_auc": 0.9, "iou": 0.0625}}}
     (tmp_path / "evaluation.json").write_text(json.dumps(evaluation))
     (tmp_path / "notes.json").write_text(json.dumps({"training_data": {"sets": "LFW"}, "purpose": "replaced"}))
-    result = CliRunner().invoke(main, ["model-card", str(directory), "--notes", str(tmp_path / "notes.json"),
+    result = CliRunner().invoke(main, ["model", "card", str(directory), "--notes", str(tmp_path / "notes.json"),
                                        "--evaluation", str(tmp_path / "evaluation.json")])
     assert result.exit_code == 0, result.output
     loaded = load_weights(directory)  # the shards and their hashes are untouched, so it still verifies

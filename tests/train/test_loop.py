@@ -148,7 +148,7 @@ def test_cli_train_and_bench_train(tmp_path):
     from facexray_forensics.cli import main
 
     runner = CliRunner()
-    result = runner.invoke(main, ["train", str(TINY), "--max-steps", "1", "--checkpoint-dir", str(tmp_path / "cli"), "--quiet"])
+    result = runner.invoke(main, ["model", "train", str(TINY), "--max-steps", "1", "--checkpoint-dir", str(tmp_path / "cli"), "--quiet"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["step"] == 1 and Path(summary["checkpoint"]).is_file()

@@ -1,5 +1,8 @@
 """The ``fxr-forensic`` command line: a thin click group over the library.
 
+Examiners use the top-level commands (scan, verify-log, plugins); researchers
+the groups data, model and bench, one module each.
+
 Exit codes (every command):
 
 \b
@@ -21,48 +24,23 @@ from facexray_forensics import __version__
 def main() -> None:
     """Find forged faces in images and videos by their blending boundary.
 
+    \b
+    Examiners: scan, verify-log, plugins.
+    Researchers: data (faces, splits, evaluation sets, blends), model (train,
+    export, card, evaluate) and bench.
+
     Example: fxr-forensic scan evidence/ --report out/case.pdf
     """
 
 
 from facexray_forensics.cli.bench import bench  # noqa: E402
-
-main.add_command(bench)
-
+from facexray_forensics.cli.data import data  # noqa: E402
+from facexray_forensics.cli.model import model  # noqa: E402
+from facexray_forensics.cli.moved import add_moved_commands  # noqa: E402
+from facexray_forensics.cli.plugins import plugins  # noqa: E402
 from facexray_forensics.cli.scan import scan  # noqa: E402
-
-main.add_command(scan)
-
 from facexray_forensics.cli.verify_log import verify_log  # noqa: E402
 
-main.add_command(verify_log)
-
-from facexray_forensics.cli.train import train_command  # noqa: E402
-
-main.add_command(train_command)
-
-from facexray_forensics.cli.evaluate import (  # noqa: E402
-    evaluate_command,
-    evaluation_set_command,
-    export_command,
-    model_card_command,
-    split_command,
-)
-
-main.add_command(evaluate_command)
-main.add_command(split_command)
-main.add_command(export_command)
-main.add_command(evaluation_set_command)
-main.add_command(model_card_command)
-
-from facexray_forensics.cli.faces import faces  # noqa: E402
-
-main.add_command(faces)
-
-from facexray_forensics.cli.blend import blend  # noqa: E402
-
-main.add_command(blend)
-
-from facexray_forensics.cli.plugins import plugins  # noqa: E402
-
-main.add_command(plugins)
+for command in (scan, verify_log, plugins, data, model, bench):
+    main.add_command(command)
+add_moved_commands(main)

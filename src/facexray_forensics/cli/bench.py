@@ -84,7 +84,7 @@ def bench_train(config_path, index_dir, model, batch, size, device, steps, warmu
 
 @bench.command("bi")
 @click.option("--index", "index_dir", default="local/index", show_default=True,
-              type=click.Path(file_okay=False), help="Face index to draw from (fxr-forensic faces index).")
+              type=click.Path(file_okay=False), help="Face index to draw from (fxr-forensic data index).")
 @click.option("--samples", default=2000, show_default=True, type=click.IntRange(1), help="Timed samples.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(0), help="Stream seed.")
 @click.option("--device", default="cpu", show_default=True,
@@ -113,7 +113,7 @@ def bench_bi(index_dir, samples, seed, device, batch, jpeg, as_json):
                                  seed=seed, jpeg=jpeg)
             result["samples_per_s"] = result["sampler_samples_per_s"]
     except ValueError as error:
-        raise click.ClickException(f"{error} (build one with: fxr-forensic faces index REAL_DIR {index_dir})")
+        raise click.ClickException(f"{error} (build one with: fxr-forensic data index REAL_DIR {index_dir})")
     emit(result, as_json)
 
 

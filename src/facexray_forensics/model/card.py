@@ -69,7 +69,7 @@ def render_markdown(card: ModelCard, card_sha256: str) -> str:
     lines.append("")
     if evaluation:
         lines += [
-            "## Held-out evaluation (`fxr-forensic evaluate`, values in %)",
+            "## Held-out evaluation (`fxr-forensic model evaluate`, values in %)",
             "",
             "| test set | blended / real | AUC | AP | EER | TPR @ 1% FPR | X-ray pixel AUC | X-ray IoU @ 0.5 |",
             "|---|---|---|---|---|---|---|---|",

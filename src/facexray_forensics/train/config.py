@@ -31,7 +31,7 @@ class DataConfig:
     # or "gpu" (the BI sampler rendering batches on the training device).
     source: str = "synthetic"
     index: str = ""  # face index directory, for "bi" and "gpu"
-    split: str = ""  # split record (`fxr-forensic split`): train on its train sources only; "" = all of the index
+    split: str = ""  # split record (`fxr-forensic data split`): train on its train sources only; "" = all of the index
     workers: int = 4  # loader processes for "bi"; 0 draws in the training process
     image_size: int = 256
     crop_scale: float = 1.3  # the crop square over the landmark extent; must match the index's
@@ -65,7 +65,7 @@ class RunConfig:
     checkpoint_every: int = 500
     log_every: int = 50
     # Learning curve: every curve_every steps (0: never) the model is scored on this evaluation set
-    # (`fxr-forensic evaluation-set`, held-out sources) into <checkpoint_dir>/curve.jsonl.
+    # (`fxr-forensic data evaluation-set`, held-out sources) into <checkpoint_dir>/curve.jsonl.
     curve_set: str = ""
     curve_every: int = 0
     seed: int = 0  # model initialisation
