@@ -25,13 +25,8 @@ import pytest
 from video_media import encode_video, moving_bar
 
 from facexray_forensics.evidence import DecodeLimits, decode_frames, hash_stream
-from facexray_forensics.evidence.disk_image import (
-    MAX_IMAGE_DEPTH,
-    DiskImage,
-    DiskImageSource,
-    expand_disk_images,
-    inner_item,
-)
+from facexray_forensics.evidence.disk_image.image import MAX_IMAGE_DEPTH, DiskImage
+from facexray_forensics.evidence.disk_image.items import DiskImageSource, expand_disk_images, inner_item
 from facexray_forensics.evidence.files import FileSource
 from facexray_forensics.plugins import ScanContext
 from facexray_forensics.plugins.builtin import DiskImagePlugin, HashingPlugin

@@ -18,7 +18,7 @@ import test_disk_image
 from test_disk_image import PARTITION_OFFSET, _mbr_disk, _run
 
 from facexray_forensics.cli import main
-from facexray_forensics.evidence.disk_image import DiskImageSource
+from facexray_forensics.evidence.disk_image.items import DiskImageSource
 
 EXIT_FAILED = 4
 # The disk images of test_disk_image (module fixtures: made again for this module).

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import test_disk_image
 
 from facexray_forensics.cli import main
-from facexray_forensics.evidence.disk_image import DiskImageSource
+from facexray_forensics.evidence.disk_image.items import DiskImageSource
 from facexray_forensics.records import item_identity
 
 contents, images, needs_disk_tools = test_disk_image.contents, test_disk_image.images, test_disk_image.pytestmark

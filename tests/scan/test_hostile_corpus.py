@@ -53,7 +53,7 @@ from video_media import encode_video, moving_bar  # noqa: E402
 
 import facexray_forensics.scan.policy as policy  # noqa: E402
 from facexray_forensics.cli import main  # noqa: E402
-from facexray_forensics.evidence.disk_image import DiskImageSource  # noqa: E402
+from facexray_forensics.evidence.disk_image.items import DiskImageSource  # noqa: E402
 from facexray_forensics.plugins import ITEM_KINDS, Plugin  # noqa: E402
 from facexray_forensics.records import Finding  # noqa: E402
 from facexray_forensics.renderers.csv import FORMULA_STARTS  # noqa: E402

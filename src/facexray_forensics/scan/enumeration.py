@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from facexray_forensics.evidence import ItemSource
-from facexray_forensics.evidence.disk_image import expand_disk_images
+from facexray_forensics.evidence.disk_image.items import expand_disk_images
 from facexray_forensics.records import Item, ItemReport, Status
 from facexray_forensics.scan.journal import Journal, item_from_dict
 from facexray_forensics.scan.outputs import output_failures

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from facexray_forensics.evidence import DecodeError, DecodeLimits, decode_frames, item_from_origin
-from facexray_forensics.evidence.disk_image import inner_item
+from facexray_forensics.evidence.disk_image.items import inner_item
 from facexray_forensics.plugins import Plugin, Setting, discover_plugins, select_plugins, setting_table
 from facexray_forensics.plugins.builtin import BUILTIN_PLUGINS
 from facexray_forensics.records import ItemReport, ScanReport

@@ -5,14 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from facexray_forensics.evidence.disk_image import (
+from facexray_forensics.evidence.disk_image.image import DiskImage, NestedTooDeepError, Parents
+from facexray_forensics.evidence.disk_image.items import image_location
+from facexray_forensics.evidence.disk_image.readers import (
     LIBRARY_ERRORS,
-    DiskImage,
-    NestedTooDeepError,
-    Parents,
     UnreadableImageError,
     ewf_segment_number,
-    image_location,
     split_segment,
 )
 from facexray_forensics.evidence.files import display_name
@@ -28,7 +26,7 @@ class DiskImagePlugin(Plugin):
     examiner, evidence number, dates, notes) and recomputes the MD5 of the
     acquired media to compare with the one stored at acquisition: a mismatch
     makes the image "unreadable" with the two hashes in the reason. The files
-    inside are items of their own (see :func:`facexray_forensics.evidence.disk_image.expand_disk_images`),
+    inside are items of their own (see :func:`facexray_forensics.evidence.disk_image.items.expand_disk_images`),
     so the image itself has no score: its status is "container".
 
     A recognised image that cannot be read (an E01 cut short, missing a
@@ -38,7 +36,7 @@ class DiskImagePlugin(Plugin):
     listed in ``values["problems"]``. The later segments of an E01 or split
     raw set are "container" items that name their first segment. An image
     inside images is read like the others, down to
-    :data:`~facexray_forensics.evidence.disk_image.MAX_IMAGE_DEPTH`; one
+    :data:`~facexray_forensics.evidence.disk_image.image.MAX_IMAGE_DEPTH`; one
     deeper is "unsupported", with the limit in its reason.
 
     In a scan that shows progress, the E01 check shows a bar of the bytes
