@@ -146,11 +146,7 @@ def warp_piecewise_affine(
     batch_size = image.shape[0] if image.ndim == 4 else None
     source = _checks.require_points(source_points, "source_points", batch_size)
     destination = _checks.require_points(destination_points, "destination_points", batch_size)
-    if source.shape != destination.shape:
-        raise ValueError(
-            f"source_points and destination_points must have the same shape, "
-            f"got {source.shape} and {destination.shape}"
-        )
+    _checks.require_same_shape(source.shape, destination.shape, "source_points and destination_points")
     fill_value = _checks.require_real(fill, "fill")
     result = _core.warp_piecewise_affine(_as_batch(image), source, destination, fill_value)
     return result.reshape(image.shape)

@@ -173,13 +173,27 @@ def warp_piecewise_affine(
         batch_size = batch.shape[0] if image.dim() == 4 else None
         for name, points in (("source_points", source), ("destination_points", destination)):
             _checks.require_points(_numpy(points.cpu()), name, batch_size)
-    if source.shape != destination.shape:
-        raise ValueError(
-            "source_points and destination_points must have the same shape, got "
-            f"{tuple(source.shape)} and {tuple(destination.shape)}"
-        )
+    _checks.require_same_shape(
+        tuple(source.shape), tuple(destination.shape), "source_points and destination_points"
+    )
     source = source.detach().to(torch.float32).contiguous()
     destination = destination.detach().to(torch.float32).contiguous()
+    triangles = _device_triangles(triangles, destination, batch)
+    core = _core_cuda()
+    output = torch.empty_like(image)
+    with torch.cuda.device(batch.device):
+        core.cuda_warp_piecewise_affine(
+            batch, output.view(batch.shape), source, destination, triangles, fill,
+            _stream(batch),
+        )
+    return output
+
+
+def _device_triangles(triangles, destination: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+    """The triangulation the CUDA warp takes: ``triangles`` checked, or without it the CPU op's
+    Delaunay of each destination point set."""
+    import torch
+
     if triangles is None:
         triangles = _host_triangles(destination).to(batch.device)
     else:
@@ -187,19 +201,13 @@ def warp_piecewise_affine(
         if triangles.dtype != torch.int32:
             raise TypeError(f"triangles must have dtype int32, got {triangles.dtype}")
         _same_device(batch, triangles)
-    core = _core_cuda()
-    if triangles.shape[-2] > core.cuda_max_triangles:
+    most = _core_cuda().cuda_max_triangles
+    if triangles.shape[-2] > most:
         raise ValueError(
-            f"the CUDA warp takes at most {core.cuda_max_triangles} triangles, got "
-            f"{triangles.shape[-2]}; use fewer control points or the CPU op"
+            f"the CUDA warp takes at most {most} triangles, got {triangles.shape[-2]}; "
+            "use fewer control points or the CPU op"
         )
-    output = torch.empty_like(image)
-    with torch.cuda.device(batch.device):
-        core.cuda_warp_piecewise_affine(
-            batch, output.view(batch.shape), source, destination, triangles.contiguous(), fill,
-            _stream(batch),
-        )
-    return output
+    return triangles.contiguous()
 
 
 def _host_triangles(destination: torch.Tensor) -> torch.Tensor:
