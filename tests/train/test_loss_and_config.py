@@ -65,7 +65,7 @@ def test_tiny_config_loads_and_bad_configs_raise(tmp_path):
 
 
 def test_sampler_section_reaches_the_bi_sampler():
-    from facexray_forensics.blending.sampler import SamplerConfig
+    from facexray_forensics.blending.config import SamplerConfig
 
     config = load_config(CONFIGS / "default_cpu_chunk2.toml")
     assert config.sampler.blend_methods == ("alpha", "laplacian", "poisson")

@@ -7,7 +7,8 @@ import time
 
 import numpy as np
 
-from facexray_forensics.blending.sampler import BlendDataset, SamplerConfig
+from facexray_forensics.blending.config import SamplerConfig
+from facexray_forensics.blending.sampler import BlendDataset
 
 
 def run(index_dir: str | os.PathLike, samples: int = 2000, seed: int = 0, warmup: int = 100,

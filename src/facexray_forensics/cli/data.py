@@ -141,7 +141,7 @@ def blend_command(index_dir, out_dir, count, seed, blend_probability, no_deform,
     Example: fxr-forensic data blend local/index out/blends -n 64 --seed 1
     """
     from facexray_forensics.blending.export import write_samples
-    from facexray_forensics.blending.sampler import SamplerConfig
+    from facexray_forensics.blending.config import SamplerConfig
 
     try:
         config = SamplerConfig(blend_probability=blend_probability, deform=not no_deform,

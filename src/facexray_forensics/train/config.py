@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from facexray_forensics.blending.sampler import SamplerConfig
+from facexray_forensics.blending.config import SamplerConfig
 
 
 @dataclass
