@@ -278,7 +278,7 @@ class GpuBlendSampler:
     def render(self, draws: Draws, keep_layers: bool = False) -> GpuBatch | tuple[GpuBatch, dict]:
         """Make the batch that ``draws`` describe. With ``keep_layers`` also return the
         un-augmented blend, the colour-corrected foreground and the background (float32)."""
-        config, size = self.config, self.size
+        config = self.config
         scale = np.float32(1 / 255)
         background = self._crops[draws.background].float().mul_(scale)
         foreground = self._crops[draws.foreground].float().mul_(scale)

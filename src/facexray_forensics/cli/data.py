@@ -1,9 +1,8 @@
 """``fxr-forensic data ...``: the research data: real faces indexed, split by source, drawn into evaluation sets and blends."""
 
-import json
-
 import click
 
+from facexray_forensics.cli.echo import emit
 from facexray_forensics.cli.errors import usage_errors
 from facexray_forensics.faces.detect import METHODS
 
@@ -65,12 +64,7 @@ def index_command(real_dir, index_dir, detector, upsample, min_face, min_confide
         )
     except ValueError as error:
         raise click.ClickException(str(error)) from error
-    result = summary.as_dict()
-    if as_json:
-        click.echo(json.dumps(result, indent=2, sort_keys=True))
-    else:
-        for key, value in result.items():
-            click.echo(f"{key:>14}: {value}")
+    emit(summary.as_dict(), as_json)
 
 
 @data.command("split")
