@@ -90,6 +90,65 @@ def _reference_chain(data: dict, kernel_size: int) -> tuple[np.ndarray, np.ndarr
     return image, xray
 
 
+def _time_ops(data: dict, kernel_size: int, repeats: int) -> dict[str, float]:
+    """Median ms of each op alone, on the intermediate images of one pass of the chain."""
+    mask, foreground, background = data["mask"], data["foreground"], data["background"]
+    warped = ops.warp_piecewise_affine(mask, data["source"], data["destination"])
+    blurred = ops.gaussian_blur(warped, kernel_size)
+    corrected = ops.colour_transfer(foreground, background, blurred)
+    softened = ops.soften_mask(blurred)
+    timings = {
+        "warp_piecewise_affine": lambda: ops.warp_piecewise_affine(
+            mask, data["source"], data["destination"]
+        ),
+        "warp_piecewise_affine_rgb": lambda: ops.warp_piecewise_affine(
+            foreground, data["source"], data["destination"]
+        ),
+        "gaussian_blur": lambda: ops.gaussian_blur(warped, kernel_size),
+        "gaussian_blur_rgb": lambda: ops.gaussian_blur(foreground, kernel_size),
+        "colour_transfer": lambda: ops.colour_transfer(foreground, background, blurred),
+        "soften_mask": lambda: ops.soften_mask(blurred),
+        "blend": lambda: ops.blend(corrected, background, softened),
+        "face_xray": lambda: ops.face_xray(softened),
+        "blend_with_xray": lambda: ops.blend_with_xray(corrected, background, blurred),
+        "blend_with_xray_colour": lambda: ops.blend_with_xray(
+            foreground, background, blurred, colour="mean"
+        ),
+    }
+    return {name: _median_ms(function, repeats)[0] for name, function in timings.items()}
+
+
+def _time_chains(data: dict, kernel_size: int, repeats: int, reference_repeats: int) -> dict:
+    """Median wall and CPU ms of our chain (on the face mask and on a dense one) and of the reference chain."""
+    chain_ms, chain_cpu_ms = _median_ms(lambda: _chain(data, kernel_size), repeats)
+    # A faint stripe down the middle column, so that no row of the mask is empty.
+    column = data["mask"].shape[1] // 2
+    dense = dict(data, mask=data["mask"].copy())
+    dense["mask"][:, column] = np.maximum(dense["mask"][:, column], 1e-3)
+    chain_dense_mask_ms = _median_ms(lambda: _chain(dense, kernel_size), repeats)[0]
+    reference_chain_ms, reference_chain_cpu_ms = _median_ms(
+        lambda: _reference_chain(data, kernel_size), reference_repeats
+    )
+    return {
+        "chain_ms": chain_ms,
+        "chain_dense_mask_ms": chain_dense_mask_ms,
+        "reference_chain_ms": reference_chain_ms,
+        "speedup": round(reference_chain_ms / chain_ms, 1),
+        "chain_cpu_ms": chain_cpu_ms,
+        "reference_chain_cpu_ms": reference_chain_cpu_ms,
+        "cpu_speedup": round(reference_chain_cpu_ms / chain_cpu_ms, 1),
+    }
+
+
+def _chains_max_abs_diff(data: dict, kernel_size: int) -> float:
+    """The largest difference of the two chains' images and X-rays."""
+    image, xray = _chain(data, kernel_size)
+    reference_image, reference_xray = _reference_chain(data, kernel_size)
+    return max(
+        float(np.abs(image - reference_image).max()), float(np.abs(xray - reference_xray).max())
+    )
+
+
 def run(
     size: int = 256,
     repeats: int = 200,
@@ -124,45 +183,12 @@ def run(
     ops.set_threads(1)
     cv2.setNumThreads(1)
     try:
-        mask, foreground, background = data["mask"], data["foreground"], data["background"]
-        warped = ops.warp_piecewise_affine(mask, data["source"], data["destination"])
-        blurred = ops.gaussian_blur(warped, kernel_size)
-        corrected = ops.colour_transfer(foreground, background, blurred)
-        softened = ops.soften_mask(blurred)
-        timings = {
-            "warp_piecewise_affine": lambda: ops.warp_piecewise_affine(
-                mask, data["source"], data["destination"]
-            ),
-            "warp_piecewise_affine_rgb": lambda: ops.warp_piecewise_affine(
-                foreground, data["source"], data["destination"]
-            ),
-            "gaussian_blur": lambda: ops.gaussian_blur(warped, kernel_size),
-            "gaussian_blur_rgb": lambda: ops.gaussian_blur(foreground, kernel_size),
-            "colour_transfer": lambda: ops.colour_transfer(foreground, background, blurred),
-            "soften_mask": lambda: ops.soften_mask(blurred),
-            "blend": lambda: ops.blend(corrected, background, softened),
-            "face_xray": lambda: ops.face_xray(softened),
-            "blend_with_xray": lambda: ops.blend_with_xray(corrected, background, blurred),
-            "blend_with_xray_colour": lambda: ops.blend_with_xray(
-                foreground, background, blurred, colour="mean"
-            ),
-        }
-        op_ms = {name: _median_ms(function, repeats)[0] for name, function in timings.items()}
-        chain_ms, chain_cpu_ms = _median_ms(lambda: _chain(data, kernel_size), repeats)
-        dense = dict(data, mask=data["mask"].copy())
-        dense["mask"][:, size // 2] = np.maximum(dense["mask"][:, size // 2], 1e-3)
-        chain_dense_mask_ms = _median_ms(lambda: _chain(dense, kernel_size), repeats)[0]
-        reference_chain_ms, reference_chain_cpu_ms = _median_ms(
-            lambda: _reference_chain(data, kernel_size), reference_repeats
-        )
-        image, xray = _chain(data, kernel_size)
-        reference_image, reference_xray = _reference_chain(data, kernel_size)
+        op_ms = _time_ops(data, kernel_size, repeats)
+        chains = _time_chains(data, kernel_size, repeats, reference_repeats)
+        difference = _chains_max_abs_diff(data, kernel_size)
     finally:
         ops.set_threads(previous_threads)
         cv2.setNumThreads(previous_cv2_threads)
-    difference = max(
-        float(np.abs(image - reference_image).max()), float(np.abs(xray - reference_xray).max())
-    )
     return {
         "size": size,
         "threads": 1,
@@ -170,13 +196,7 @@ def run(
         "repeats": repeats,
         "reference_repeats": reference_repeats,
         "ops": op_ms,
-        "chain_ms": chain_ms,
-        "chain_dense_mask_ms": chain_dense_mask_ms,
-        "reference_chain_ms": reference_chain_ms,
-        "speedup": round(reference_chain_ms / chain_ms, 1),
-        "chain_cpu_ms": chain_cpu_ms,
-        "reference_chain_cpu_ms": reference_chain_cpu_ms,
-        "cpu_speedup": round(reference_chain_cpu_ms / chain_cpu_ms, 1),
+        **chains,
         "chain_max_abs_diff": difference,
         "load_average": round(os.getloadavg()[0], 2),
     }

@@ -70,6 +70,49 @@ def _decode_every_frame(data: bytes) -> int:
         return sum(1 for frame in container.decode(stream) if frame.to_ndarray(format="rgb24") is not None)
 
 
+def _start_plugins(model_dir: str, frames: int, device: str) -> list:
+    """The scan's video plugins, started with its defaults otherwise."""
+    from facexray_forensics.plugins import ScanContext
+    from facexray_forensics.plugins.builtin import FacesPlugin, FaceXrayPlugin, HashingPlugin
+    from facexray_forensics.scan import ScanSettings
+
+    # On a CPU one worker takes the video and its model copy gets that worker's share of the cores.
+    plugins = [HashingPlugin(), FacesPlugin(), FaceXrayPlugin()]
+    settings = ScanSettings(model_dir=model_dir, video_frames=frames, device=device).for_plugins(plugins)
+    context = ScanContext(settings=settings, device=device)
+    for plugin in plugins:
+        plugin.start_up(context)
+    return plugins
+
+
+def _time_stages(plugins: list, clip: Path) -> tuple[dict, dict[str, float], float, float]:
+    """Scan ``clip`` with the plugins in turn: their findings, wall seconds by plugin, the
+    process's CPU seconds and the 1-minute load average before the scan."""
+    from facexray_forensics.evidence import FileSource
+
+    item = next(iter(FileSource([clip]).items()))
+    found: dict = {}
+    stage_seconds = {}
+    load = os.getloadavg()[0]  # other work on the machine inflates wall time; CPU time shows it
+    cpu_start = time.process_time()
+    for plugin in plugins:
+        start = time.perf_counter()
+        found[plugin.name] = plugin.process(item, found)
+        stage_seconds[plugin.name] = time.perf_counter() - start
+    return found, stage_seconds, time.process_time() - cpu_start, load
+
+
+def _per_minute_by_stage(stage_seconds: dict[str, float], inner: dict[str, float], per_minute: float) -> dict:
+    """Seconds per minute of video of hashing, of the faces plugin's own stages, and of the model."""
+    return {
+        "hashing": round(stage_seconds["hashing"] * per_minute, 3),
+        "decode_sampled": round(inner.get("decode", 0.0) * per_minute, 3),
+        "detect_and_landmarks": round(inner.get("detect", 0.0) * per_minute, 3),
+        "align": round(inner.get("align", 0.0) * per_minute, 3),
+        "model": round(stage_seconds["face_xray"] * per_minute, 3),
+    }
+
+
 def run(seconds: float = 60.0, frames: int = DEFAULT_FRAME_COUNT, model_dir: str | None = None, device: str = "cpu") -> dict:
     """Time one scan of a ``seconds``-long 720p clip; the result's key ``seconds_per_minute`` scales it to a minute.
 
@@ -79,11 +122,7 @@ def run(seconds: float = 60.0, frames: int = DEFAULT_FRAME_COUNT, model_dir: str
     """
     import torch
 
-    from facexray_forensics.evidence import FileSource
     from facexray_forensics.model import ModelCard, create, default_model_dir, save_weights
-    from facexray_forensics.plugins import ScanContext
-    from facexray_forensics.plugins.builtin import FacesPlugin, FaceXrayPlugin, HashingPlugin
-    from facexray_forensics.scan import ScanSettings
 
     if seconds <= 0 or frames < 1:
         raise ValueError("seconds must be positive and frames at least 1")
@@ -102,34 +141,15 @@ def run(seconds: float = 60.0, frames: int = DEFAULT_FRAME_COUNT, model_dir: str
             model_dir = Path(work) / "random"
             save_weights(create("hrnet_w18"), model_dir, ModelCard("hrnet_w18"))
             model_note = "hrnet_w18 with random weights (no model is packaged yet; same speed)"
-        # The scan's defaults otherwise: on a CPU one worker takes the video and its model copy
-        # gets that worker's share of the cores.
-        plugins = [HashingPlugin(), FacesPlugin(), FaceXrayPlugin()]
-        settings = ScanSettings(model_dir=str(model_dir), video_frames=frames, device=device).for_plugins(plugins)
-        context = ScanContext(settings=settings, device=device)
-        for plugin in plugins:
-            plugin.start_up(context)
-        item = next(iter(FileSource([clip]).items()))
-
-        found: dict = {}
-        stage_seconds = {}
-        load = os.getloadavg()[0]  # other work on the machine inflates wall time; CPU time shows it
-        cpu_start = time.process_time()
-        for plugin in plugins:
-            start = time.perf_counter()
-            found[plugin.name] = plugin.process(item, found)
-            stage_seconds[plugin.name] = time.perf_counter() - start
-        total = sum(stage_seconds.values())
-        cpu_seconds = time.process_time() - cpu_start
-        faces = found["faces"]
-        inner = faces.stage_seconds
-
+        plugins = _start_plugins(str(model_dir), frames, device)
+        found, stage_seconds, cpu_seconds, load = _time_stages(plugins, clip)
         start = time.perf_counter()
         decoded = _decode_every_frame(data)
         every_frame_seconds = time.perf_counter() - start
         for plugin in plugins:
             plugin.shut_down()
     per_minute = 60.0 / seconds
+    faces = found["faces"]
     return {
         "clip_seconds": seconds,
         "resolution": f"{WIDTH}x{HEIGHT}",
@@ -139,16 +159,10 @@ def run(seconds: float = 60.0, frames: int = DEFAULT_FRAME_COUNT, model_dir: str
         "frames_sampled": faces.values.get("frames"),
         "faces_scored": len(found["face_xray"].faces),
         "video_score": found["face_xray"].score,
-        "seconds_per_minute": round(total * per_minute, 3),
+        "seconds_per_minute": round(sum(stage_seconds.values()) * per_minute, 3),
         "cpu_seconds_per_minute": round(cpu_seconds * per_minute, 3),
         "load_average_1min": round(load, 2),
-        "stage_seconds_per_minute": {
-            "hashing": round(stage_seconds["hashing"] * per_minute, 3),
-            "decode_sampled": round(inner.get("decode", 0.0) * per_minute, 3),
-            "detect_and_landmarks": round(inner.get("detect", 0.0) * per_minute, 3),
-            "align": round(inner.get("align", 0.0) * per_minute, 3),
-            "model": round(stage_seconds["face_xray"] * per_minute, 3),
-        },
+        "stage_seconds_per_minute": _per_minute_by_stage(stage_seconds, faces.stage_seconds, per_minute),
         "decode_every_frame_seconds_per_minute": round(every_frame_seconds * per_minute, 3),
         "frames_in_clip": decoded,
         "model": model_note,

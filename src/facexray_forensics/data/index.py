@@ -221,19 +221,10 @@ def build_index(
     """
     import time
 
-    from tqdm import tqdm
-
-    from facexray_forensics.blending.neighbours import nearest_other_source
-
     started = time.perf_counter()
     root = Path(real_dir).resolve()
     out = Path(index_dir)
-    if not root.is_dir():
-        raise ValueError(f"real_dir is not a folder: {real_dir}")
-    if out.resolve() == root or root in out.resolve().parents:
-        raise ValueError("index_dir must not be inside real_dir")
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    _check_arguments(real_dir, root, out, workers)
     out.mkdir(parents=True, exist_ok=True)
     settings = {
         "format": _FORMAT_VERSION, "detector": detector, "upsample": upsample, "max_side": max_side,
@@ -241,16 +232,65 @@ def build_index(
         "source_depth": source_depth, "video_frames": video_frames,
         "faces_per_frame": 1,
     }
-    settings_path = out / "settings.json"
-    if settings_path.exists():
-        previous = json.loads(settings_path.read_text())
-        if previous != settings:
-            raise ValueError(f"{out} was started with other settings: {previous}")
-    else:
-        settings_path.write_text(json.dumps(settings, indent=2, sort_keys=True))
+    _keep_settings(out / "settings.json", settings)
+    done, inputs, crops, marks = _resume_build(out, root, size)
+    todo = inputs[len(done):]
 
-    # What earlier runs finished: files.jsonl is the authority.
-    log_path = out / "files.jsonl"
+    results, pool = _start_indexing(root, settings, todo, workers)
+    try:
+        _record_results(results, crops, marks, out / "files.jsonl", done, len(inputs), checkpoint_every, progress)
+    finally:
+        if pool is not None:
+            pool.terminate()
+        crops.close()
+        marks.close()
+
+    face_sources = [face["source"] for r in done for face in r["faces"]]
+    source_names = _write_sources(out, face_sources, np.load(out / "landmarks.npy"), neighbours, progress)
+    failures = Counter(r["status"] for r in done if r["status"] != "ok")
+    summary = IndexSummary(
+        files=len(done), faces=len(face_sources), sources=len(source_names),
+        failures=dict(sorted(failures.items())), seconds=round(time.perf_counter() - started, 2),
+        resumed_from=len(inputs) - len(todo),
+    )
+    _write_manifest(out, root, settings, summary, done, source_names)
+    return summary
+
+
+def _check_arguments(real_dir: str | os.PathLike, root: Path, out: Path, workers: int) -> None:
+    if not root.is_dir():
+        raise ValueError(f"real_dir is not a folder: {real_dir}")
+    if out.resolve() == root or root in out.resolve().parents:
+        raise ValueError("index_dir must not be inside real_dir")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+
+
+def _keep_settings(path: Path, settings: dict) -> None:
+    """Record the first run's settings; a resumed build must use the same ones."""
+    if path.exists():
+        previous = json.loads(path.read_text())
+        if previous != settings:
+            raise ValueError(f"{path.parent} was started with other settings: {previous}")
+    else:
+        path.write_text(json.dumps(settings, indent=2, sort_keys=True))
+
+
+def _resume_build(out: Path, root: Path, size: int) -> tuple[list[dict], list[str], _GrowingArray, _GrowingArray]:
+    """The records of the files earlier runs finished, every input, and the crop and landmark
+    arrays opened for appending, cut back to the faces of those records."""
+    done = _finished_records(out / "files.jsonl")
+    committed = sum(len(r["faces"]) for r in done)
+    crops = _GrowingArray(out / "crops.npy", np.uint8, (size, size, 3), committed)
+    marks = _GrowingArray(out / "landmarks.npy", np.float32, (LANDMARK_COUNT, 2), committed)
+    inputs = [p.as_posix() for p in list_inputs(root)]
+    if [r["path"] for r in done] != inputs[: len(done)]:
+        raise ValueError(f"{out} holds a build of a different file list; use a new index_dir")
+    return done, inputs, crops, marks
+
+
+def _finished_records(log_path: Path) -> list[dict]:
+    """What earlier runs finished: files.jsonl is the authority. A half-written last line is cut off."""
     done: list[dict] = []
     if log_path.exists():
         complete = 0
@@ -260,16 +300,13 @@ def build_index(
                     break
                 done.append(json.loads(line))
                 complete += len(line)
-        with open(log_path, "r+b") as log:  # cut a half-written last line
+        with open(log_path, "r+b") as log:
             log.truncate(complete)
-    committed = sum(len(r["faces"]) for r in done)
-    crops = _GrowingArray(out / "crops.npy", np.uint8, (size, size, 3), committed)
-    marks = _GrowingArray(out / "landmarks.npy", np.float32, (LANDMARK_COUNT, 2), committed)
-    inputs = [p.as_posix() for p in list_inputs(root)]
-    if [r["path"] for r in done] != inputs[: len(done)]:
-        raise ValueError(f"{out} holds a build of a different file list; use a new index_dir")
-    todo = inputs[len(done):]
+    return done
 
+
+def _start_indexing(root: Path, settings: dict, todo: list[str], workers: int):
+    """The results of the files in ``todo``, in order, and the process pool computing them (None in this process)."""
     pool = None
     if workers > 1 and todo:
         import multiprocessing
@@ -279,8 +316,17 @@ def build_index(
     else:
         indexer = _Indexer(root, settings) if todo else None
         results = (indexer(p) for p in todo)
-    bar = tqdm(total=len(inputs), initial=len(done), desc="indexing faces", unit="file",
-               disable=not progress, file=None)
+    return results, pool
+
+
+def _record_results(results, crops: _GrowingArray, marks: _GrowingArray, log_path: Path, done: list[dict],
+                    total: int, checkpoint_every: int, progress: bool) -> None:
+    """Append each file's faces to the arrays and its record to ``done`` and, every
+    ``checkpoint_every`` files and at the end, to ``files.jsonl`` (see :func:`_checkpoint`),
+    with a progress bar over all ``total`` input files."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, initial=len(done), desc="indexing faces", unit="file", disable=not progress, file=None)
     pending: list[str] = []
     try:
         with open(log_path, "a") as log:
@@ -298,34 +344,33 @@ def build_index(
             _checkpoint(crops, marks, log, pending)
     finally:
         bar.close()
-        if pool is not None:
-            pool.terminate()
-        crops.close()
-        marks.close()
 
-    source_names = sorted({face["source"] for r in done for face in r["faces"]})
-    number = {name: i for i, name in enumerate(source_names)}
-    source_ids = np.array([number[face["source"]] for r in done for face in r["faces"]], np.int32)
+
+def _write_sources(out: Path, face_sources: list[str], landmarks: np.ndarray, neighbours: int,
+                   progress: bool = False) -> list[str]:
+    """Write each face's source number (sources numbered in sorted order) and the neighbour
+    table; return the sorted source names."""
+    from facexray_forensics.blending.neighbours import nearest_other_source
+
+    names = sorted(set(face_sources))
+    number = {name: i for i, name in enumerate(names)}
+    source_ids = np.array([number[name] for name in face_sources], np.int32)
     np.save(out / "sources.npy", source_ids)
-    landmarks = np.load(out / "landmarks.npy")
-    table = nearest_other_source(landmarks, source_ids, k=neighbours, progress=progress)
-    np.save(out / "neighbours.npy", table)
+    np.save(out / "neighbours.npy", nearest_other_source(landmarks, source_ids, k=neighbours, progress=progress))
+    return names
 
-    failures = Counter(r["status"] for r in done if r["status"] != "ok")
-    summary = IndexSummary(
-        files=len(done), faces=int(len(source_ids)), sources=len(source_names),
-        failures=dict(sorted(failures.items())), seconds=round(time.perf_counter() - started, 2),
-        resumed_from=len(inputs) - len(todo),
-    )
+
+def _write_manifest(out: Path, root: Path, settings: dict, summary: IndexSummary, done: list[dict],
+                    source_names: list[str]) -> None:
+    """The build's settings, summary, failures with their reasons, sources and file names."""
+    failed = [r for r in done if r["status"] != "ok"]
     manifest = {
         "format": _FORMAT_VERSION,
         "real_dir": str(root),
         "settings": settings,
         "summary": summary.as_dict(),
-        "failure_reasons": dict(sorted(Counter(
-            f"{r['status']}: {r['reason']}" for r in done if r["status"] != "ok").items())),
-        "failures": [{"path": r["path"], "status": r["status"], "reason": r["reason"]}
-                     for r in done if r["status"] != "ok"],
+        "failure_reasons": dict(sorted(Counter(f"{r['status']}: {r['reason']}" for r in failed).items())),
+        "failures": [{"path": r["path"], "status": r["status"], "reason": r["reason"]} for r in failed],
         "sources": source_names,
         "arrays": {
             "crops": "crops.npy", "landmarks": "landmarks.npy", "sources": "sources.npy",
@@ -333,7 +378,6 @@ def build_index(
         },
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    return summary
 
 
 def write_index(
@@ -347,8 +391,6 @@ def write_index(
     """Write a finished index from arrays already in memory (aligned crops N×S×S×3
     uint8, crop landmarks N×68×2, one source id string per face), in the same
     format :func:`build_index` writes. For tests, benchmarks and imported sets."""
-    from facexray_forensics.blending.neighbours import nearest_other_source
-
     crops = np.asarray(crops)
     landmarks = np.asarray(landmarks, dtype=np.float32)
     count = len(crops)
@@ -364,11 +406,7 @@ def write_index(
     array.commit()
     array.close()
     np.save(out / "landmarks.npy", landmarks)
-    names = sorted(set(sources))
-    number = {name: i for i, name in enumerate(names)}
-    source_ids = np.array([number[name] for name in sources], np.int32)
-    np.save(out / "sources.npy", source_ids)
-    np.save(out / "neighbours.npy", nearest_other_source(landmarks, source_ids, k=neighbours))
+    names = _write_sources(out, sources, landmarks, neighbours)
     with open(out / "files.jsonl", "w") as log:
         for path, source in zip(paths, sources):
             log.write(json.dumps({"path": path, "status": "ok", "reason": "",

@@ -263,44 +263,27 @@ def train(
     config.validate()
     world = _Distributed.from_environment()
     device = resolve_device(config.run.device, world.local_rank)
-    if world.enabled and not dist.is_initialized():
-        if device.type == "cuda":
-            torch.cuda.set_device(device)
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    _join_process_group(world, device)
     step_fn = build_step(config, device, world.enabled)
     source = source if source is not None else make_source(config, world.rank, device)
     directory = Path(config.run.checkpoint_dir)
     step, seconds_before = 0, 0.0
     if resume and (directory / LATEST).is_file():
         step, seconds_before = _resume(directory / LATEST, config, step_fn, source, world)
-    curve = None
-    if config.run.curve_every and world.rank == 0:
-        from facexray_forensics.train.curve import LearningCurve
-
-        curve = LearningCurve(config.run.curve_set, directory / "curve.jsonl", device)
+    curve = _learning_curve(config, directory, device, world)
     losses: list[torch.Tensor] = []
     started = time.monotonic()
     budget = None if max_minutes is None else max_minutes * 60.0
     chunk_steps = 0
     last_step_seconds = 0.0
     checkpoint = None
-    bar = None
-    if progress and world.rank == 0:
-        from tqdm import tqdm
-
-        bar = tqdm(total=config.optim.total_steps, initial=step, desc="train", unit="step", file=sys.stderr)
+    bar = _progress_bar(config, step, world) if progress else None
     batches = iter(source)
     try:
         while step < config.optim.total_steps:
             if max_steps is not None and chunk_steps >= max_steps:
                 break
-            elapsed = time.monotonic() - started
-            # Stop when one more step (at the last step's pace, with margin) would overrun the budget. The first
-            # step is no guide: torch.compile can make it last minutes, which would end a short chunk after it.
-            ahead = elapsed + 2.0 * last_step_seconds if chunk_steps > 1 else elapsed
-            overrun = budget is not None and chunk_steps > 0 and ahead > budget
-            # Only a time budget needs the ranks to agree each step (a host sync); without one, skip it.
-            if budget is not None and _any_rank(overrun, world, device):
+            if budget is not None and _out_of_time(budget, started, chunk_steps, last_step_seconds, world, device):
                 break
             step_started = time.monotonic()  # the batch's wait counts: it is part of what one more step costs
             batch = next(batches)
@@ -326,15 +309,47 @@ def train(
                            seconds_before + _training_seconds(started, curve))
     seconds = time.monotonic() - started
     rate = chunk_steps * config.run.batch_size * world.world_size / seconds if seconds > 0 else 0.0
-    return TrainResult(
-        step=step,
-        finished=step >= config.optim.total_steps,
-        losses=[float(v) for v in losses],
-        checkpoint=checkpoint,
-        seconds=seconds,
-        samples_per_s=rate,
-        model=step_fn.model,
-    )
+    return TrainResult(step=step, finished=step >= config.optim.total_steps, losses=[float(v) for v in losses],
+                       checkpoint=checkpoint, seconds=seconds, samples_per_s=rate, model=step_fn.model)
+
+
+def _join_process_group(world: _Distributed, device: torch.device) -> None:
+    """Under torchrun, join the other processes (NCCL on CUDA, gloo on the CPU) unless already joined."""
+    if world.enabled and not dist.is_initialized():
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+
+
+def _learning_curve(config: TrainConfig, directory: Path, device: torch.device, world: _Distributed):
+    """The learning curve the config asks for, kept by rank 0 only; else None."""
+    if not (config.run.curve_every and world.rank == 0):
+        return None
+    from facexray_forensics.train.curve import LearningCurve
+
+    return LearningCurve(config.run.curve_set, directory / "curve.jsonl", device)
+
+
+def _progress_bar(config: TrainConfig, step: int, world: _Distributed):
+    """A progress bar over all the steps on rank 0, starting at ``step``; None on the other ranks."""
+    if world.rank != 0:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=config.optim.total_steps, initial=step, desc="train", unit="step", file=sys.stderr)
+
+
+def _out_of_time(budget: float, started: float, chunk_steps: int, last_step_seconds: float,
+                 world: _Distributed, device: torch.device) -> bool:
+    """Whether one more step, at the last step's pace with margin, would overrun the budget on any rank.
+
+    The first step is no guide: torch.compile can make it last minutes, which
+    would end a short chunk after it. The ranks agree each step (a host sync),
+    so call this only under a time budget.
+    """
+    elapsed = time.monotonic() - started
+    ahead = elapsed + 2.0 * last_step_seconds if chunk_steps > 1 else elapsed
+    return _any_rank(chunk_steps > 0 and ahead > budget, world, device)
 
 
 def _training_seconds(started: float, curve) -> float:
