@@ -16,7 +16,7 @@ from facexray_forensics.model import (
     load_weights,
     save_weights,
 )
-from facexray_forensics.model import weights as weights_module
+from facexray_forensics.model import weight_files
 from facexray_forensics.records import Band
 
 
@@ -79,8 +79,8 @@ def test_writing_over_an_existing_model_is_refused(saved):
 
 def test_sharding_respects_a_smaller_limit(saved, tmp_path, monkeypatch):
     model = saved[0]
-    monkeypatch.setattr(weights_module, "MAX_SHARD_BYTES", 2 * 1024 * 1024)
-    monkeypatch.setattr(weights_module, "_HEADER_ALLOWANCE", 64 * 1024)
+    monkeypatch.setattr(weight_files, "MAX_SHARD_BYTES", 2 * 1024 * 1024)
+    monkeypatch.setattr(weight_files, "_HEADER_ALLOWANCE", 64 * 1024)
     written = save_weights(model, tmp_path / "small", ModelCard("hrnet_w18"))
     sizes = [(tmp_path / "small" / name).stat().st_size for name in written.files]
     assert len(sizes) > 10 and max(sizes) <= 2 * 1024 * 1024
