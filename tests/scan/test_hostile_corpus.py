@@ -699,6 +699,7 @@ def file_swapped_before_resume(w):
     def mismatch(w, document, output):
         swapped = next(item for item in document["items"] if item["path"] == "evidence/b.jpg")
         assert swapped["hash_verified"] is False and document["scan"]["summary"]["hash_mismatches"] == 1
+        assert swapped["reason"].endswith("the results are those of the earlier bytes")
 
     # The journal's result stands for the bytes the first run read; the changed hash fails the item.
     return Expect(FAILED, [("evidence/a.jpg", "no_face", "no face"), ("evidence/b.jpg", "face_too_small", "smaller than")],

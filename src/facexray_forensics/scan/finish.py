@@ -14,11 +14,17 @@ from facexray_forensics.scan.prepare import OutputSet, Records, StartedPlugins
 from facexray_forensics.scan.settings import Output, ScanCase
 
 
+# Said of an item whose bytes hash otherwise at the end (changed in place, or swapped before a --resume).
+CHANGED_SINCE_ANALYSED = ("its bytes changed after they were hashed and analysed (SHA-256 at the end differs): "
+                          "the results are those of the earlier bytes")
+
+
 def verified_items(evidence: Evidence, hashes_after: Sequence[dict[str, str] | None], records: Records) -> list[ItemReport]:
     """Every item's report as the journal holds it, with its hashes read again; log how many and which differ.
 
     The journal, not memory, is the source: a resumed item reads exactly as
-    the interrupted run recorded it. Items gone since that run come last.
+    the interrupted run recorded it, and one whose bytes changed since says so
+    in its reason. Items gone since that run come last.
     """
     reports = []
     mismatches = []
@@ -27,6 +33,7 @@ def verified_items(evidence: Evidence, hashes_after: Sequence[dict[str, str] | N
         report.hashes_after = hashes if report.hashes else None
         if report.hash_verified is False:
             mismatches.append(item.name)
+            report.reason = "; ".join(filter(None, [report.reason, CHANGED_SINCE_ANALYSED]))
         reports.append(report)
     reports += evidence.missing
     with output_failures():
