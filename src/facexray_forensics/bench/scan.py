@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from facexray_forensics.bench.timing_model import timing_model
+
 WIDTH, HEIGHT = 640, 480
 
 
@@ -53,22 +55,6 @@ def make_images(count: int) -> list[bytes]:
         Image.fromarray(canvas).save(buffer, format="JPEG", quality=90)
         images.append(buffer.getvalue())
     return images
-
-
-def _model_directory(model_dir: str | None, scratch: Path) -> tuple[str, str]:
-    from facexray_forensics.model import ModelCard, create, default_model_dir, save_weights
-
-    if model_dir:
-        return model_dir, "given"
-    packaged = default_model_dir()
-    if packaged is not None:
-        return str(packaged), "packaged"
-    import torch
-
-    torch.manual_seed(0)
-    directory = scratch / "random-weights"
-    save_weights(create("hrnet_w18"), directory, ModelCard("hrnet_w18"))
-    return str(directory), "random weights (HRNet-W18, speed only)"
 
 
 def _time_alone(images: list[bytes], model_dir: str, device: str, batch_size: int) -> dict:
@@ -131,7 +117,7 @@ def run(images: int = 32, model_dir: str | None = None, device: str = "cpu", wor
             (evidence / f"face_{index:04d}.jpg").write_bytes(content)
         out = scratch / "out"
         out.mkdir()
-        directory, model_source = _model_directory(model_dir, scratch)
+        directory, model_source = timing_model(model_dir, scratch)
         timings = ScanTimings()
         settings = ScanSettings(model_dir=directory, device=device, workers=workers, batch_size=batch_size, cluster=cluster)
         report = Scan([evidence], [Output(out / "scan.json", render_json)], [plugin() for plugin in BUILTIN_PLUGINS],

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facexray_forensics.bench.timing_model import timing_model
 from facexray_forensics.evidence.video import DEFAULT_FRAME_COUNT
 
 WIDTH, HEIGHT, RATE = 1280, 720, 30
@@ -122,8 +123,6 @@ def run(seconds: float = 60.0, frames: int = DEFAULT_FRAME_COUNT, model_dir: str
     """
     import torch
 
-    from facexray_forensics.model import ModelCard, create, default_model_dir, save_weights
-
     if seconds <= 0 or frames < 1:
         raise ValueError("seconds must be positive and frames at least 1")
     started = time.perf_counter()
@@ -132,16 +131,8 @@ def run(seconds: float = 60.0, frames: int = DEFAULT_FRAME_COUNT, model_dir: str
     with tempfile.TemporaryDirectory() as work:
         clip = Path(work) / "clip.mp4"
         clip.write_bytes(data)
-        model_note = "given"
-        if model_dir is None:
-            model_dir = default_model_dir()
-            model_note = "packaged"
-        if model_dir is None:
-            torch.manual_seed(0)
-            model_dir = Path(work) / "random"
-            save_weights(create("hrnet_w18"), model_dir, ModelCard("hrnet_w18"))
-            model_note = "hrnet_w18 with random weights (no model is packaged yet; same speed)"
-        plugins = _start_plugins(str(model_dir), frames, device)
+        model_dir, model_note = timing_model(model_dir, Path(work))
+        plugins = _start_plugins(model_dir, frames, device)
         found, stage_seconds, cpu_seconds, load = _time_stages(plugins, clip)
         start = time.perf_counter()
         decoded = _decode_every_frame(data)
