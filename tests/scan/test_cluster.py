@@ -295,6 +295,16 @@ def test_evidence_a_worker_cannot_see_is_unreadable_naming_the_worker_and_the_pa
     assert analysed["evidence/photo_002.jpg"]["reason"] == gone.reason and analysed["evidence/photo_002.jpg"]["worker"]
     assert verify_log(custody).ok
 
+    # Once the storage is there, --resume (here locally) analyses that item again; the others stand.
+    (tmp_path / "elsewhere.jpg").rename(hidden)
+    resumed = Scan([evidence], [Output(report_path, render_json)], [HashingPlugin()], settings=ScanSettings(workers=1),
+                   resume=True, progress=False).run()
+    again = {item.name: item for item in resumed.items}
+    assert again["evidence/photo_002.jpg"].status is not Status.UNREADABLE and again["evidence/photo_002.jpg"].hash_verified
+    assert again["evidence/photo_002.jpg"].hashes["sha256"] == hashlib.sha256(hidden.read_bytes()).hexdigest()
+    assert {name: again[name].hashes for name in items} == {name: item.hashes for name, item in items.items()}
+    assert verify_log(custody).ok
+
 
 E01_PHOTOS = 8
 

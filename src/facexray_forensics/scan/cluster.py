@@ -32,6 +32,7 @@ from facexray_forensics.evidence.files import display_name, open_read_only
 from facexray_forensics.plugins import Plugin, ScanContext
 from facexray_forensics.records import Finding, Item, Status, raw_path
 from facexray_forensics.scan.executor import ClusterError, InOrder, ItemResult, analyse_item, read_limit, rehash_item
+from facexray_forensics.scan.journal import ANALYSE_AGAIN
 from facexray_forensics.scan.prepare import WorkerPlugins
 
 # A scheduler or task lost; a plugin's own errors never get here (they become the item's outcome).
@@ -97,7 +98,8 @@ def _unseen_here(item: Item, here: str) -> Finding | None:
     except OSError as error:
         reason = (f"the cluster worker on {here} could not read {display_name(path)}: {error.strerror or error}; "
                   "every worker must see the evidence at the path the coordinator listed it under")
-        return Finding("scan", __version__, status=Status.UNREADABLE, reason=reason)
+        # Marked so that a --resume, once the storage is mounted here, analyses the item again.
+        return Finding("scan", __version__, values={ANALYSE_AGAIN: True}, status=Status.UNREADABLE, reason=reason)
     return None
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from facexray_forensics.evidence import ItemSource
 from facexray_forensics.evidence.disk_image.items import expand_disk_images
 from facexray_forensics.records import Item, ItemReport, Status
-from facexray_forensics.scan.journal import Journal, item_from_dict
+from facexray_forensics.scan.journal import Journal, analyse_again, item_from_dict
 from facexray_forensics.scan.outputs import output_failures
 from facexray_forensics.scan.prepare import OutputSet, Records
 
@@ -33,7 +33,7 @@ def enumerate_evidence(sources: Sequence[ItemSource], roots: list[str], journal:
     items = list(expand_disk_images(item for source in sources for item in source.items()))
     present = {item.identity for item in items}
     missing = [missing_report(record) for identity, record in journal.done.items() if identity not in present]
-    todo = [item for item in items if item.identity not in journal.done]
+    todo = [item for item in items if item.identity not in journal.done or analyse_again(journal.done[item.identity])]
     return Evidence(roots, warnings, items, todo, len(items) - len(todo), missing)
 
 

@@ -202,6 +202,16 @@ def _vouched(lines: Sequence[bytes], recorded: Sequence[str]) -> Sequence[bytes]
     return lines[: len(recorded)]
 
 
+#: A finding value that marks an outcome of the scan's own circumstances, not of the evidence (a cluster
+#: worker that could not see the file): a --resume analyses that item again, and its new record replaces it.
+ANALYSE_AGAIN = "analyse_again_on_resume"
+
+
+def analyse_again(record: Mapping[str, Any]) -> bool:
+    """Whether a journal record asks --resume to analyse its item again (:data:`ANALYSE_AGAIN`)."""
+    return any(finding["values"].get(ANALYSE_AGAIN) for finding in record["findings"].values())
+
+
 class Journal:
     """Append-only JSONL of finished items; see the module docstring.
 
