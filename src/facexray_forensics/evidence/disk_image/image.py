@@ -49,6 +49,15 @@ class NestedTooDeepError(ValueError):
     """A disk image inside disk images deeper than :data:`MAX_IMAGE_DEPTH`: recognised, never opened."""
 
 
+class LaterSegmentError(ValueError):
+    """A segment after the first of an E01 or split raw set: the image is read from its first segment.
+    ``values`` says which (format, segment number, and for a split image its first segment's name)."""
+
+    def __init__(self, message: str, values: dict[str, Any]):
+        super().__init__(message)
+        self.values = values
+
+
 class DiskImage:
     """An open disk image: its volumes, its files, and for E01 its acquisition record.
 
@@ -59,7 +68,8 @@ class DiskImage:
 
     Use as a context manager. Raises ValueError when neither a partition
     table nor a file system is found, :class:`UnreadableImageError` (a
-    ValueError too) when the image is recognised but cannot be read, and
+    ValueError too) when the image is recognised but cannot be read,
+    :class:`LaterSegmentError` (one too) for a segment after the first, and
     :class:`NestedTooDeepError` (one too) beyond :data:`MAX_IMAGE_DEPTH`.
     """
 
@@ -92,11 +102,13 @@ class DiskImage:
                 header = stream.read(EWF_HEADER_SIZE)
         segment = ewf_segment_number(header)
         if segment is not None and segment != 1:
-            raise ValueError(f"EWF segment {segment}: the image is read from its first segment (.E01)")
+            raise LaterSegmentError(f"segment {segment} of an E01 set: its files are read through the first segment",
+                                    {"format": "ewf", "segment": segment})
         split = split_segment(self.path) if inner is None else None
         if split is not None and split[1] != 1:
-            raise ValueError(f"segment {split[1]} of a split raw image: the image is read from its first segment "
-                             f"({short_name(split[0])})")
+            first = short_name(split[0])
+            raise LaterSegmentError(f"segment {split[1]} of a split raw image: its files are read through the first "
+                                    f"segment ({first})", {"format": "raw", "segment": split[1], "first_segment": first})
         kind = "ewf" if segment == 1 else "raw"
         try:
             if inner is not None:

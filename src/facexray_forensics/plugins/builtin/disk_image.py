@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
-from facexray_forensics.evidence.disk_image.image import DiskImage, NestedTooDeepError, Parents
+from facexray_forensics.evidence.disk_image.image import DiskImage, LaterSegmentError, NestedTooDeepError
 from facexray_forensics.evidence.disk_image.items import image_location
-from facexray_forensics.evidence.disk_image.readers import (
-    LIBRARY_ERRORS,
-    UnreadableImageError,
-    ewf_segment_number,
-    split_segment,
-)
-from facexray_forensics.evidence.files import display_name
-from facexray_forensics.evidence.magic import HEADER_SIZE
+from facexray_forensics.evidence.disk_image.readers import LIBRARY_ERRORS, UnreadableImageError
 from facexray_forensics.plugins import Plugin, ScanContext
 from facexray_forensics.records import Finding, Item, Status
 
@@ -59,10 +51,6 @@ class DiskImagePlugin(Plugin):
         location = image_location(item)
         if location is None:
             return Finding(self.name, self.version, status=Status.UNSUPPORTED, reason="not a file, nor a file in a disk image")
-        later = self._later_segment(item, location)
-        if later is not None:
-            values, reason = later
-            return Finding(self.name, self.version, values=values, status=Status.CONTAINER, reason=reason)
         values: dict = {}
         try:
             with DiskImage(*location) as image:
@@ -73,26 +61,13 @@ class DiskImagePlugin(Plugin):
         except (UnreadableImageError, *LIBRARY_ERRORS) as error:
             return Finding(self.name, self.version, values=values, status=Status.UNREADABLE,
                            reason=f"the disk image cannot be read: {error}")
+        except LaterSegmentError as error:
+            return Finding(self.name, self.version, values=error.values, status=Status.CONTAINER, reason=str(error))
         except NestedTooDeepError as error:
             return Finding(self.name, self.version, status=Status.UNSUPPORTED, reason=str(error))
         except ValueError as error:
             return Finding(self.name, self.version, status=Status.UNSUPPORTED, reason=f"not read as a disk image: {error}")
         return self._container(values, cut_short)
-
-    @staticmethod
-    def _later_segment(item: Item, location: tuple[bytes, Parents]) -> tuple[dict, str] | None:
-        """The values and reason of a segment after the first of an E01 or split raw set; None for any other item."""
-        with item.open() as stream:
-            segment = ewf_segment_number(stream.read(HEADER_SIZE))
-        if segment is not None and segment > 1:
-            return ({"format": "ewf", "segment": segment},
-                    f"segment {segment} of an E01 set: its files are read through the first segment")
-        split = split_segment(location[0]) if not location[1] else None
-        if split is None or split[1] == 1:
-            return None
-        first = display_name(os.path.basename(split[0]))
-        return ({"format": "raw", "segment": split[1], "first_segment": first},
-                f"segment {split[1]} of a split raw image: its files are read through the first segment ({first})")
 
     def _verify(self, image: DiskImage, name: str) -> dict:
         """The E01 check, with a bar of the bytes read when ``progress`` is on."""
