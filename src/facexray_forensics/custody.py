@@ -227,7 +227,7 @@ def _check_reports(path: str | os.PathLike, chain: LogVerification, reports: Map
                 differing.append(f"{found} is no longer a regular file")
             else:
                 try:
-                    actual = _file_sha256(found)
+                    actual = file_sha256(found)
                 except OSError as error:
                     differing.append(f"{found} cannot be read ({error.strerror or error})")
                 else:
@@ -242,7 +242,8 @@ def _check_reports(path: str | os.PathLike, chain: LogVerification, reports: Map
     return chain
 
 
-def _file_sha256(path: str) -> str:
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, read in chunks: a report the log names, a weights file its card names."""
     digest = hashlib.sha256()
     with open(path, "rb", buffering=0) as stream:
         while chunk := stream.read(1 << 20):

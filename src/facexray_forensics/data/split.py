@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facexray_forensics.custody import file_sha256
+
 SPLIT_FORMAT = 1
 TRAIN = "train"
 HELD_OUT = "held_out"
@@ -76,8 +78,6 @@ def split_files(
     for relative, source in files:
         entry = {"source": source, "side": side_of(source, held_out_fraction, salt)}
         if root is not None:
-            from facexray_forensics.model.weight_files import file_sha256
-
             entry["sha256"] = file_sha256(Path(root) / relative)
         split.files[relative] = entry
     return split

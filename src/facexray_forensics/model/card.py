@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from facexray_forensics.model.weight_files import CARD_NAME, ModelCard, file_sha256
+from facexray_forensics.custody import file_sha256
+from facexray_forensics.model.weight_files import CARD_NAME, ModelCard
 
 MARKDOWN_NAME = "MODEL_CARD.md"
 _PERCENT_KEYS = ("auc", "ap", "eer", "tpr_at_1pct_fpr", "pixel_auc", "iou")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from facexray_forensics.custody import file_sha256
 from facexray_forensics.faces.extract import CropGeometry
 from facexray_forensics.model.calibration import BandThresholds, Calibration
 from facexray_forensics.model.facexray import FaceXray
@@ -30,15 +31,6 @@ _HEADER_ALLOWANCE = 256 * 1024
 # 2 added the input geometry and the class head; a format-1 card is read as 256-pixel crops, "gap" head.
 CARD_FORMAT = 2
 _READABLE_FORMATS = (1, 2)
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass
