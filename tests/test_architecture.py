@@ -53,9 +53,6 @@ EXCEPTIONS = (
     ("facexray_forensics.scan.policy", "facexray_forensics.renderers",
      "the output policy maps each requested report format to its renderer; a registry the renderers "
      "join would turn the edge round"),
-    ("facexray_forensics.data.index", "facexray_forensics.blending.neighbours",
-     "the index stores each face's neighbour table (neighbours.npy); the table's code belongs in data/ "
-     "but blending/neighbours.py is being restructured in another part of issue 17"),
 )
 
 

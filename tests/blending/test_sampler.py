@@ -7,7 +7,7 @@ import torch
 
 from facexray_forensics.data.index import FaceIndex
 from facexray_forensics.blending.masks import hull_mask
-from facexray_forensics.blending.neighbours import nearest_other_source
+from facexray_forensics.data.neighbours import nearest_other_source
 from facexray_forensics.blending.codecs import h264_round_trip
 from facexray_forensics.blending.methods import laplacian_blend, laplacian_levels
 from facexray_forensics.blending.config import SamplerConfig

@@ -1,6 +1,5 @@
 """Blended images (BI) from real faces only, paper §3.2, drawn from a face index (:mod:`facexray_forensics.data.index`).
 
-- :mod:`.neighbours`: the nearest-other-source neighbour table.
 - :mod:`.masks`: landmark convex-hull masks and their region variants.
 - :mod:`.config`: ``SamplerConfig``, every knob of both samplers.
 - :mod:`.sampler`: the BI sampler (numpy ``draw`` and a torch IterableDataset); its

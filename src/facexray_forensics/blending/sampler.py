@@ -44,7 +44,7 @@ from facexray_forensics.blending.augment import FLOAT_AUGMENTATIONS, degrade, h2
 from facexray_forensics.blending.codecs import jpeg_round_trip
 from facexray_forensics.blending.config import SamplerConfig
 from facexray_forensics.blending.masks import hull_mask
-from facexray_forensics.blending.neighbours import nearest_other_source
+from facexray_forensics.data.neighbours import nearest_other_source
 from facexray_forensics.data.index import FaceIndex
 
 

@@ -202,7 +202,7 @@ def bench_neighbours(faces, k, as_json):
 
     Example: fxr-forensic bench neighbours --faces 100000 --json
     """
-    from facexray_forensics.blending.neighbours import bench_neighbours as run
+    from facexray_forensics.bench.neighbours import run
 
     emit(run(faces, k), as_json)
 

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from facexray_forensics.data.neighbours import nearest_other_source
+
 LANDMARK_COUNT = 68
 _HEADER_BYTES = 128  # fixed .npy header size, so the shape can be rewritten in place
 _FORMAT_VERSION = 2  # 2: built by the scan's face path (faces.extract)
@@ -350,8 +352,6 @@ def _write_sources(out: Path, face_sources: list[str], landmarks: np.ndarray, ne
                    progress: bool = False) -> list[str]:
     """Write each face's source number (sources numbered in sorted order) and the neighbour
     table; return the sorted source names."""
-    from facexray_forensics.blending.neighbours import nearest_other_source
-
     names = sorted(set(face_sources))
     number = {name: i for i, name in enumerate(names)}
     source_ids = np.array([number[name] for name in face_sources], np.int32)

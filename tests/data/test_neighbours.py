@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from facexray_forensics.blending.neighbours import nearest_other_source, normalise_landmarks
+from facexray_forensics.data.neighbours import nearest_other_source, normalise_landmarks
 
 
 def brute_force(landmarks, sources):
