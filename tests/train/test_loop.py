@@ -106,6 +106,33 @@ def test_frozen_backbone_keeps_its_weights_and_statistics(tmp_path):
     assert not torch.equal(before["conv1.weight"], step.model.backbone.conv1.weight)
 
 
+def test_frozen_trunk_layers_keep_weights_and_statistics_for_the_whole_run(tmp_path):
+    config = tiny(tmp_path)
+    config.model.name, config.model.class_head, config.model.frozen_trunk_layers = "mobilenetv2_100", "log_pool", 4
+    step = build_step(config, torch.device("cpu"))
+    features = step.model.backbone.features
+    before = [{k: v.clone() for k, v in layer.state_dict().items()} for layer in features[:5]]
+    step(SyntheticBlends(2, 32).make(0))
+    step.model.eval()  # as a learning-curve point leaves it; the next step must freeze them again
+    step(SyntheticBlends(2, 32).make(1))
+    for layer, saved in zip(features[:4], before):
+        assert all(torch.equal(saved[k], v) for k, v in layer.state_dict().items())
+    assert not torch.equal(before[4]["conv.0.0.weight"], features[4].conv[0][0].weight)
+    assert not torch.equal(before[4]["conv.0.1.running_mean"], features[4].conv[0][1].running_mean)
+    optimised = {id(p) for group in step.optimizer.param_groups for p in group["params"]}
+    assert not any(id(p) in optimised for p in features[:4].parameters())
+
+
+def test_frozen_trunk_layers_need_a_trunk_with_ordered_layers(tmp_path):
+    config = tiny(tmp_path)
+    config.model.frozen_trunk_layers = 2
+    with pytest.raises(ValueError, match="ordered layers"):
+        build_step(config, torch.device("cpu"))
+    config.model.frozen_trunk_layers = -1
+    with pytest.raises(ValueError, match="frozen_trunk_layers"):
+        config.validate()
+
+
 class _CountingSamples:
     """A per-sample source with an exact position, as the BI sampler offers."""
 

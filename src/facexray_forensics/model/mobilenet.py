@@ -80,6 +80,12 @@ class MobileNetV2Trunk(nn.Module):
         ))
         self._initialise()
 
+    def leading_layers(self, count: int) -> list[nn.Module]:
+        """The first ``count`` layers of ``features``, stem first (for freezing them)."""
+        if not 0 <= count <= len(self.features):
+            raise ValueError(f"the trunk has {len(self.features)} layers; cannot take the first {count}")
+        return list(self.features[:count])
+
     def _out_channels(self, index: int) -> int:
         return self.features[index].conv[-1].num_features
 

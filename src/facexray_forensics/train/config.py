@@ -23,6 +23,9 @@ class ModelConfig:
     # model_card.json) whose whole network a new chunk continues from, with a fresh optimiser; "" for none.
     init: str = ""
     freeze_backbone_steps: int = 0  # train only the heads for this many first steps
+    # The trunk's first N layers keep their starting weights and BN statistics throughout: when
+    # continuing a trained model, their backward pass is work that buys little (MobileNetV2 only).
+    frozen_trunk_layers: int = 0
 
 
 @dataclass
@@ -96,6 +99,8 @@ class TrainConfig:
             raise ValueError(f"model.class_head must be one of {CLASS_HEADS}, got {self.model.class_head!r}")
         if self.model.pretrained and self.model.init:
             raise ValueError("model.pretrained and model.init are two starting points; give one")
+        if self.model.frozen_trunk_layers < 0:
+            raise ValueError(f"model.frozen_trunk_layers must be >= 0, got {self.model.frozen_trunk_layers}")
         if self.run.curve_every < 0 or (self.run.curve_every and not self.run.curve_set):
             raise ValueError("run.curve_every needs run.curve_set, an evaluation-set directory")
         if self.data.source not in ("synthetic", "bi", "gpu"):

@@ -102,8 +102,10 @@ class TrainStep:
         bf16: bool,
         channels_last: bool,
         network: nn.Module | None = None,
+        frozen_layers: tuple[nn.Module, ...] = (),
     ) -> None:
         self.model = model
+        self.frozen_layers = frozen_layers
         self.network = network if network is not None else _LogitsModule(model)
         self.optimizer = optimizer
         self.scheduler = scheduler
@@ -111,7 +113,7 @@ class TrainStep:
         self.xray_weight = xray_weight
         self.bf16 = bf16
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
-        self._frozen = False
+        self._frozen: bool | None = None  # no mode set yet: the first step sets it
 
     def __call__(self, batch, freeze_backbone: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         image, xray, label = (t.to(self.device, non_blocking=True) for t in batch)
@@ -119,6 +121,8 @@ class TrainStep:
         # Switching modes walks every module; do it only when the mode changes.
         if not self.model.training or freeze_backbone != self._frozen:
             self.model.train()
+            for layer in self.frozen_layers:
+                layer.eval()  # their BN statistics stay as they started
             if freeze_backbone:
                 self.model.backbone.eval()  # keep the warm-start BN statistics too
             self._frozen = freeze_backbone
@@ -166,12 +170,13 @@ def build_model(config: TrainConfig) -> FaceXray:
 def build_step(config: TrainConfig, device: torch.device, distributed: bool = False) -> TrainStep:
     """Model, optimiser, scheduler and the wrappers the config asks for, ready to step."""
     model = build_model(config).to(device)
+    frozen_layers = _freeze_trunk_layers(model, config.model.frozen_trunk_layers)
     fast = device.type == "cuda" or config.run.cpu_too
     channels_last = config.run.channels_last and fast
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(
-        model.parameters(), lr=config.optim.learning_rate, betas=config.optim.betas, weight_decay=config.optim.weight_decay
+        [p for p in model.parameters() if p.requires_grad], lr=config.optim.learning_rate, betas=config.optim.betas, weight_decay=config.optim.weight_decay
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, learning_rate_factor(config.optim.total_steps, config.optim.decay_fraction)
@@ -186,7 +191,20 @@ def build_step(config: TrainConfig, device: torch.device, distributed: bool = Fa
         )
     if config.run.compile:
         network = torch.compile(network, mode=config.run.compile_mode)
-    return TrainStep(model, optimizer, scheduler, device, config.loss.xray_weight, config.run.bf16 and fast, channels_last, network)
+    return TrainStep(model, optimizer, scheduler, device, config.loss.xray_weight, config.run.bf16 and fast, channels_last,
+                     network, frozen_layers)
+
+
+def _freeze_trunk_layers(model: FaceXray, count: int) -> tuple[nn.Module, ...]:
+    """Take the trunk's first ``count`` layers out of training (no gradients, BN in eval mode)."""
+    if count == 0:
+        return ()
+    if not hasattr(model.backbone, "leading_layers"):
+        raise ValueError(f"model.frozen_trunk_layers needs a trunk with ordered layers; {model.architecture} has none")
+    layers = tuple(model.backbone.leading_layers(count))
+    for layer in layers:
+        layer.requires_grad_(False)
+    return layers
 
 
 def make_source(config: TrainConfig, rank: int, device: torch.device) -> BatchSource:
