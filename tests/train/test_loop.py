@@ -299,8 +299,9 @@ def test_bench_train_runs_the_configs_sampler_beside_the_anchor(tiny_index):
 
     config = load_config(TINY)
     config.model.name, config.data.image_size, config.data.workers = "mobilenetv2_100", 64, 0
+    config.model.frozen_trunk_layers = 4  # the config's own; the anchor trains all of HRNet
     report = run(config, index=str(tiny_index), steps=1, warmup=0)
-    assert report["model"] == "mobilenetv2_100" and report["image_size"] == 64
+    assert report["model"] == "mobilenetv2_100" and report["image_size"] == 64 and report["frozen_trunk_layers"] == 4
     assert report["data"] == f"BI sampler on {tiny_index}"
     assert report["anchor"].startswith("hrnet_w18 at 256") and report["anchor_samples_per_s"] > 0
     assert report["speedup"] == pytest.approx(report["samples_per_s"] / report["anchor_samples_per_s"], rel=0.01)

@@ -77,12 +77,13 @@ def run(config: TrainConfig, index: str | None = None, steps: int = 10, warmup: 
         "bf16": config.run.bf16 and fast,
         "channels_last": config.run.channels_last and fast,
         "compile": config.run.compile,
+        "frozen_trunk_layers": config.model.frozen_trunk_layers,
         "torch": torch.__version__,
     }
     if anchor:
         reference = copy.deepcopy(config)
         reference.model.name, reference.model.pretrained, reference.model.init = ANCHOR_MODEL, False, ""
-        reference.model.class_head = "gap"
+        reference.model.class_head, reference.model.frozen_trunk_layers = "gap", 0
         reference.data.image_size = ANCHOR_SIZE
         # The anchor's cost is its network's; synthetic data keeps it free of a 256-pixel index.
         anchor_result = _time_steps(reference, None, steps, warmup)
