@@ -174,10 +174,11 @@ def test_export_calibrates_a_checkpoint_into_a_loadable_weights_directory(materi
     checkpoint = train(config, max_steps=1, progress=False).checkpoint
     write_evaluation_set(tmp_path / "calibration", material)
     result = CliRunner().invoke(main, ["model", "export", str(checkpoint), str(tmp_path / "weights"),
-                                       "--calibration-set", str(tmp_path / "calibration"), "--method", "temperature"])
+                                       "--calibration-set", str(tmp_path / "calibration"), "--method", "temperature",
+                                       "--mirror-average"])
     assert result.exit_code == 0, result.output
     loaded = load_weights(tmp_path / "weights")
-    assert loaded.card.calibration.method == "temperature"
+    assert loaded.card.calibration.method == "temperature" and loaded.card.mirror_average
     training = loaded.card.notes["training"]
     assert training["steps_this_chunk"] == 1 and training["samples_seen"] == config.run.batch_size
     assert loaded.card.notes["calibration_set"]["real"] == 3

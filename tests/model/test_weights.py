@@ -106,6 +106,32 @@ def test_predictor_applies_the_card_calibration_and_bands(saved):
         predictor.predict(crops[0])
 
 
+def test_mirror_average_scores_each_crop_with_its_mirror_image(tmp_path):
+    torch.manual_seed(2)
+    model = create("mobilenetv2_100", class_head="log_pool").eval()
+    with torch.no_grad():
+        model.xray_head.weight.normal_(0.0, 1.0)
+    card = save_weights(model, tmp_path / "weights", ModelCard("mobilenetv2_100", class_head="log_pool",
+                                                               mirror_average=True))
+    loaded = load_weights(tmp_path / "weights")
+    assert loaded.card.mirror_average and json.loads((tmp_path / "weights" / "model_card.json").read_text())["mirror_average"]
+    crops = np.random.default_rng(3).integers(0, 256, size=(3, 64, 64, 3), dtype=np.uint8)
+    xray, margin = Predictor(loaded, batch_size=2).margins(crops)
+
+    def plain(images):
+        with torch.no_grad():
+            maps, logits = model(torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0)
+        return maps[:, 0].numpy(), (logits[:, 1] - logits[:, 0]).double().numpy()
+
+    straight, mirrored = plain(crops), plain(crops[:, :, ::-1])
+    np.testing.assert_allclose(margin, (straight[1] + mirrored[1]) / 2, atol=1e-4)
+    np.testing.assert_allclose(xray, (straight[0] + mirrored[0][:, :, ::-1]) / 2, atol=1e-4)
+    assert np.abs(xray - straight[0]).max() > 1e-2  # the mirror changed something to average
+    older = dict(card.to_dict(), format=2)
+    del older["mirror_average"]
+    assert not ModelCard.from_dict(older).mirror_average
+
+
 def test_no_default_model_until_one_ships():
     directory = default_model_dir()
     assert directory is None or (directory / "model_card.json").is_file()

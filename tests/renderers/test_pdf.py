@@ -271,6 +271,13 @@ def test_method_and_limitations_and_model_card(rendered):
         assert key in flat and str(value) in flat
 
 
+def test_method_says_so_when_the_card_averages_each_crop_with_its_mirror(report, tmp_path):
+    mirrored = dataclasses.replace(report, model_card={**MODEL_CARD, "mirror_average": True})
+    texts = [re.sub(r"\s+", " ", " ".join(_page_texts(pypdf.PdfReader(_render(r, tmp_path, name=f"{n}.pdf")[0]))))
+             for n, r in (("plain", report), ("mirrored", mirrored))]
+    assert "mirror image" not in texts[0] and "scored together with its mirror image" in texts[1]
+
+
 def test_rendering_is_deterministic_and_writes_only_the_pdf(rendered, tmp_path):
     report, path, texts, reader = rendered
     data = path.read_bytes()

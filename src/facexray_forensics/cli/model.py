@@ -96,8 +96,11 @@ def train_command(config, max_minutes, max_steps, checkpoint_dir, no_resume, qui
 @click.option("--method", type=click.Choice(["isotonic", "temperature"]), default="isotonic", show_default=True)
 @click.option("--notes", "notes_file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="JSON file of model-card notes (training data, limits, time, ...).")
+@click.option("--mirror-average", is_flag=True,
+              help="Score every crop with its mirror image and average the two (twice the model's work).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or cuda:N.")
-def export_command(checkpoint, out_dir, calibration_set, split_file, method, notes_file, device) -> None:
+def export_command(checkpoint, out_dir, calibration_set, split_file, method, notes_file, mirror_average,
+                   device) -> None:
     """Write a training CHECKPOINT as a weights directory OUT_DIR (safetensors shards and model card).
 
     The calibration and the band edges (20%, 5% and 1% false positives on the
@@ -109,7 +112,7 @@ def export_command(checkpoint, out_dir, calibration_set, split_file, method, not
 
     with usage_errors(ValueError, TypeError):
         item = held_out_set(calibration_set, split_file)
-        card = export_model(checkpoint, out_dir, item, method, json_file(notes_file), device)
+        card = export_model(checkpoint, out_dir, item, method, json_file(notes_file), device, mirror_average)
     click.echo(json.dumps({"directory": out_dir, "files": card.files, "thresholds": card.thresholds.to_dict()}, indent=2))
 
 

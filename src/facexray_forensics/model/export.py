@@ -19,11 +19,13 @@ def held_out_margins(predictor, item: EvaluationSet) -> tuple[np.ndarray, np.nda
 
 
 def export_model(checkpoint: str | Path, directory: str | Path, calibration_set: EvaluationSet,
-                 method: str = "isotonic", notes: dict | None = None, device: str = "cpu"):
+                 method: str = "isotonic", notes: dict | None = None, device: str = "cpu",
+                 mirror_average: bool = False):
     """Save a checkpoint's model with a calibration and band edges fitted on ``calibration_set``.
 
     The calibration set must be held out from training and should be
-    disjoint from the set the model card's evaluation table comes from.
+    disjoint from the set the model card's evaluation table comes from. With ``mirror_average``
+    the card has each crop scored with its mirror image, and the calibration is fitted on that.
     Returns the written :class:`~facexray_forensics.model.ModelCard`.
     """
     from facexray_forensics.model import LoadedModel, ModelCard, Predictor, save_weights
@@ -39,6 +41,7 @@ def export_model(checkpoint: str | Path, directory: str | Path, calibration_set:
         architecture=model.architecture,
         class_head=model.class_head_kind,
         geometry=CropGeometry(size=config["data"]["image_size"], scale=config["data"].get("crop_scale", 1.3)),
+        mirror_average=mirror_average,
     )
     predictor = Predictor(LoadedModel(model, card, "unsaved", Path(checkpoint).parent), device)
     margins, labels = held_out_margins(predictor, calibration_set)

@@ -12,12 +12,14 @@ from facexray_forensics.records import Band
 class Predictor:
     """Run a verified model on batches of aligned crops.
 
-    ``predict(crops)`` takes N×H×W×3 uint8 RGB crops (256×256 as the faces
-    stage makes them) and returns (X-ray N×H×W float32 in (0, 1), calibrated
+    ``predict(crops)`` takes N×H×W×3 uint8 RGB crops (of the card's geometry,
+    as the faces stage makes them) and returns (X-ray N×H×W float32 in (0, 1), calibrated
     probability N float64). ``model_sha256`` identifies the model for the
     custody log (the SHA-256 of its card, which lists every file's hash).
     The model runs channels_last, the layout the crops already have: its
-    convolutions run about 1.3× faster on the CPU that way.
+    convolutions run about 1.3× faster on the CPU that way. A card with
+    ``mirror_average`` has each crop scored with its mirror image and the two
+    X-rays (the mirror's flipped back) and logit margins averaged.
     """
 
     def __init__(self, loaded: LoadedModel, device: str | torch.device = "cpu", batch_size: int = 16) -> None:
@@ -43,12 +45,22 @@ class Predictor:
                 batch = torch.from_numpy(np.array(crops[start : start + self.batch_size]))  # a copy: crops may be read-only memmaps
                 # N×H×W×3 permuted to N×3×H×W is already channels_last in memory.
                 batch = batch.to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
-                xray, logits = self.model(batch)
-                xrays.append(xray[:, 0].float().cpu().numpy())
-                margins.append((logits[:, 1] - logits[:, 0]).double().cpu().numpy())
+                xray, margin = self._outputs(batch)
+                xrays.append(xray.cpu().numpy())
+                margins.append(margin.cpu().numpy())
         if not xrays:
             return np.zeros((0, *crops.shape[1:3]), np.float32), np.zeros(0, np.float64)
         return np.concatenate(xrays), np.concatenate(margins)
+
+    def _outputs(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """X-rays N×H×W float32 and logit margins N float64 of an N×3×H×W batch."""
+        xray, logits = self.model(batch)
+        xray, margin = xray[:, 0].float(), (logits[:, 1] - logits[:, 0]).double()
+        if self.card.mirror_average:
+            mirrored_xray, mirrored_logits = self.model(batch.flip(3))
+            xray = (xray + mirrored_xray[:, 0].float().flip(2)) / 2
+            margin = (margin + (mirrored_logits[:, 1] - mirrored_logits[:, 0]).double()) / 2
+        return xray, margin
 
     def predict(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(X-ray N×H×W float32, calibrated probability of "blended" N float64)."""

@@ -29,14 +29,18 @@ MAX_SHARD_BYTES = 16 * 1024 * 1024
 # Room for each shard's JSON header inside the 16 MiB limit.
 _HEADER_ALLOWANCE = 256 * 1024
 # 2 added the input geometry and the class head; a format-1 card is read as 256-pixel crops, "gap" head.
-CARD_FORMAT = 2
-_READABLE_FORMATS = (1, 2)
+# 3 added mirror_average; an older card is read without it.
+CARD_FORMAT = 3
+_READABLE_FORMATS = (1, 2, 3)
 
 
 @dataclass
 class ModelCard:
     """What a weights directory declares: architecture and class head, the input
     geometry the faces stage must produce, calibration, bands, file hashes and free notes.
+
+    With ``mirror_average`` every crop is scored together with its mirror image and the two
+    results are averaged; the calibration was fitted on those averages, so it is part of the model.
 
     ``notes`` carries the human-facing parts (training data and its limits,
     steps, time, the evaluation table); the loader does not interpret them.
@@ -49,6 +53,7 @@ class ModelCard:
     thresholds: BandThresholds = field(default_factory=lambda: BandThresholds(0.5, 0.8, 0.95))
     files: dict[str, str] = field(default_factory=dict)
     notes: dict = field(default_factory=dict)
+    mirror_average: bool = False
 
     def to_dict(self) -> dict:
         return {
@@ -56,6 +61,7 @@ class ModelCard:
             "architecture": self.architecture,
             "class_head": self.class_head,
             "geometry": self.geometry.to_dict(),
+            "mirror_average": self.mirror_average,
             "calibration": self.calibration.to_dict(),
             "thresholds": self.thresholds.to_dict(),
             "files": dict(sorted(self.files.items())),
@@ -74,6 +80,7 @@ class ModelCard:
             thresholds=BandThresholds.from_dict(data["thresholds"]),
             files=dict(data["files"]),
             notes=dict(data.get("notes", {})),
+            mirror_average=bool(data.get("mirror_average", False)),
         )
 
 

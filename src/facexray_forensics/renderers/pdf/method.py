@@ -10,17 +10,21 @@ from facexray_forensics.renderers.pdf.text import flatten, markup
 
 METHOD = (
     "Every item was hashed (MD5, SHA-1 and SHA-256) from a read-only stream before analysis and again "
-    "at the end; the inventory shows whether the two agree. Faces were found with dlib's detector and "
-    "its 68 landmarks, and each was cut to a square {scale:g} times the landmark extent and resized to "
+    "at the end; the inventory shows whether the two agree. Faces were found by the detector the scan "
+    "settings name (by default dlib's HOG detector, then the MTCNN cascade wherever HOG is not sure) and "
+    "placed by dlib's 68 landmarks; each was cut to a square {scale:g} times the landmark extent and resized to "
     "{size} by {size} pixels, the input the model was trained on (its card's geometry). The Face X-ray "
     "model (Li et al., CVPR 2020) predicts, for every pixel of that crop, "
     "whether it lies on a blending boundary: the seam left where one face was pasted into another "
     "image. From that map it gives a probability, calibrated on held-out data, that the face was "
-    "blended. An item's score is the highest over its faces, and its verbal band comes from the model "
+    "blended.{mirror} An item's score is the highest over its faces, and its verbal band comes from the model "
     "card's thresholds. Items without a result (no face, face too small, unreadable, unsupported, too "
     "large, known file, and disk images, whose files are items of their own) carry no score, never zero. The heat-map on each item page is the predicted "
     "X-ray drawn back onto the picture: bright where the model sees a boundary."
 )
+
+MIRROR = (" Each crop was scored together with its mirror image and the two results averaged, as the "
+          "model card sets (its calibration was fitted on those averages).")
 
 LIMITATIONS = (
     "<b>Fully synthetic images.</b> Faces generated whole by GANs or diffusion models, with no "
@@ -48,7 +52,8 @@ def method_section(layout: Layout, report: ScanReport) -> list:
     return [
         layout.section("Method and limitations"),
         # A card without geometry (format 1) was trained on 256-pixel crops of 1.3x the landmarks.
-        layout.paragraph(METHOD.format(**{"size": 256, "scale": 1.3, **card.get("geometry", {})})),
+        layout.paragraph(METHOD.format(**{"size": 256, "scale": 1.3, **card.get("geometry", {})},
+                                       mirror=MIRROR if card.get("mirror_average") else "")),
         layout.section("What the model cannot see", level=1),
         *(layout.paragraph(text, layout.bullet) for text in LIMITATIONS),
         layout.section("Model card: calibration and band thresholds", level=1),
