@@ -14,7 +14,7 @@ def test_model_card_command_merges_and_renders(tmp_path):
     torch.manual_seed(0)
     directory = tmp_path / "weights"
     written = save_weights(create("hrnet_w18"), directory, ModelCard("hrnet_w18", thresholds=BandThresholds(0.3, 0.6, 0.9),
-                                                                      notes={"purpose": "test"}))
+                                                                      notes={"purpose": "test"}, mirror_average=True))
     evaluation = {"rows": {"alpha-blended BI": {"blended": 10, "real": 12, "auc": 0.875, "ap": 0.5, "eer": 0.125,
                                                 "tpr_at_1pct_fpr": 0.25, "pixel_auc": 0.9, "iou": 0.0625}}}
     (tmp_path / "evaluation.json").write_text(json.dumps(evaluation))
@@ -30,5 +30,6 @@ def test_model_card_command_merges_and_renders(tmp_path):
     assert card_sha256 == loaded.sha256 and card_sha256 in markdown
     assert "| alpha-blended BI | 10 / 12 | 87.50 | 50.00 | 12.50 | 25.00 | 90.00 | 6.25 |" in markdown
     assert "| strong | 0.9 |" in markdown and "**sets**: LFW" in markdown
+    assert "256×256 RGB crops, a square 1.3× the landmark extent" in markdown and "mirror image and the two averaged" in markdown
     for name, digest in written.files.items():
         assert f"| {name} | `{digest}` |" in markdown

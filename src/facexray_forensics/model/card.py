@@ -57,6 +57,15 @@ def render_markdown(card: ModelCard, card_sha256: str) -> str:
             lines += [f"## {title}", ""] + [f"- **{name.replace('_', ' ')}**: {_value(item)}" for name, item in value.items()] + [""]
         else:
             lines += [f"## {title}", "", _value(value), ""]
+    geometry = card.geometry
+    lines += [
+        "## Input",
+        "",
+        f"{geometry.size}×{geometry.size} RGB crops, a square {geometry.scale:g}× the landmark extent, "
+        f"{geometry.normalisation} normalisation; each crop "
+        + ("scored with its mirror image and the two averaged." if card.mirror_average else "scored once."),
+        "",
+    ]
     thresholds = card.thresholds.to_dict()
     lines += [
         "## Calibration and bands",
