@@ -11,7 +11,12 @@ no longer holds. The SHA-256 of the ``scan_finished`` line anchors the chain
 in the reports, which print it. Nothing in the log links to its last record,
 so a finishing scan also seals the log: the sidecar ``LOG.head`` names the
 last record's number and SHA-256, is written by rename, and is written again
-after each record of the finish stage. A log that records a finished scan
+with each record of the finish stage. Such a record is sealed in two steps,
+so that no crash leaves it unsealed: its seal is written first as
+``LOG.head.next``, then the record, then the seal renamed over ``LOG.head``.
+Verification takes a ``LOG.head.next`` that names the log's last record as
+its seal (the crash came before the rename) and ignores one that does not
+(the crash came before the record). A log that records a finished scan
 must be sealed at its last record: a missing seal fails verification, since
 deleting it is how a changed last record would hide. A resumed scan leaves
 the seal where it was (its ``scan_resumed`` record follows the sealed one)
@@ -164,6 +169,35 @@ def seal_path(path: str | os.PathLike) -> str:
     return f"{os.fspath(path)}.head"
 
 
+def next_seal_path(path: str | os.PathLike) -> str:
+    """The seal written before the record it seals (see the module docstring)."""
+    return f"{seal_path(path)}.next"
+
+
+def _read_seal(path: str) -> tuple[int, str]:
+    """(records, final_sha256) of a seal file; FileNotFoundError, or ValueError for a malformed one."""
+    with open(path, "rb") as stream:
+        seal = json.loads(stream.read())
+    try:
+        sealed_records, sealed_sha256 = seal["records"], seal["final_sha256"]
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"it lacks {error}") from error
+    if not isinstance(sealed_records, int) or isinstance(sealed_records, bool) or not isinstance(sealed_sha256, str):
+        raise ValueError("records must be a number and final_sha256 a string")
+    if sealed_records < 1:
+        raise ValueError(f"it seals {sealed_records} records")
+    return sealed_records, sealed_sha256
+
+
+def _pending_seal(path: str | os.PathLike, line_sha256: list[str]) -> tuple[int, str] | None:
+    """The ``LOG.head.next`` seal when it names the log's last record; else None."""
+    try:
+        pending = _read_seal(next_seal_path(path))
+    except (OSError, ValueError):
+        return None
+    return pending if pending == (len(line_sha256), line_sha256[-1]) else None
+
+
 def _broken(chain: LogVerification, first_broken: int, reason: str) -> LogVerification:
     return replace(chain, ok=False, first_broken=first_broken, reason=reason)
 
@@ -173,13 +207,7 @@ def _check_seal(path: str | os.PathLike, chain: LogVerification, line_sha256: li
     """``chain`` (an intact chain) checked against the head sidecar: where one is, or the log records a finished scan, or ``required``."""
     total = chain.records
     try:
-        with open(seal_path(path), "rb") as stream:
-            seal = json.loads(stream.read())
-        sealed_records, sealed_sha256 = seal["records"], seal["final_sha256"]
-        if not isinstance(sealed_records, int) or isinstance(sealed_records, bool) or not isinstance(sealed_sha256, str):
-            raise ValueError("records must be a number and final_sha256 a string")
-        if sealed_records < 1:
-            raise ValueError(f"it seals {sealed_records} records")
+        sealed_records, sealed_sha256 = _pending_seal(path, line_sha256) or _read_seal(seal_path(path))
     except FileNotFoundError:
         if chain.finished:
             finished = max(number for number, action in enumerate(actions, start=1) if action == "scan_finished")
@@ -188,7 +216,7 @@ def _check_seal(path: str | os.PathLike, chain: LogVerification, line_sha256: li
         if required:
             return _broken(chain, total, f"no head sidecar {seal_path(path)}: the last record cannot be checked")
         return chain
-    except (OSError, ValueError, TypeError, KeyError) as error:
+    except (OSError, ValueError) as error:
         return _broken(chain, total, f"the head sidecar is not valid: {error}")
     chain = replace(chain, sealed=sealed_records)
     if sealed_records > total:
@@ -271,10 +299,23 @@ class CustodyLog:
                 raise ValueError(f"custody log {self.path} is broken at record {check.first_broken}: {check.reason}")
             self.sequence = check.records
             self.last_sha256 = check.final_sha256
+            self._finish_interrupted_seal()
         self._descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
 
-    def append(self, action: str, data: Mapping[str, Any] | None = None) -> str:
-        """Write one record and return the SHA-256 of its line (the new chain head)."""
+    def _finish_interrupted_seal(self) -> None:
+        """Rename a ``LOG.head.next`` that seals the last record over ``LOG.head``, as the killed append would have."""
+        try:
+            pending = _read_seal(next_seal_path(self.path))
+        except (OSError, ValueError):
+            return
+        if pending == (self.sequence, self.last_sha256):
+            os.replace(next_seal_path(self.path), seal_path(self.path))
+
+    def append(self, action: str, data: Mapping[str, Any] | None = None, seal: bool = False) -> str:
+        """Write one record and return the SHA-256 of its line (the new chain head).
+
+        With ``seal`` the record is sealed in the two steps of the module docstring.
+        """
         if action not in ACTIONS:
             raise ValueError(f"unknown custody action {action!r}")
         record = {
@@ -287,12 +328,16 @@ class CustodyLog:
         }
         record["record_sha256"] = _record_hash(record)
         line = _canonical(record)
+        if seal:
+            self._write_seal(next_seal_path(self.path), self.sequence + 1, hashlib.sha256(line).hexdigest())
         written = os.write(self._descriptor, line + b"\n")
         if written != len(line) + 1:
             raise OSError(f"short write to the custody log {self.path}")
         os.fsync(self._descriptor)
         self.sequence += 1
         self.last_sha256 = hashlib.sha256(line).hexdigest()
+        if seal:
+            os.replace(next_seal_path(self.path), seal_path(self.path))
         return self.last_sha256
 
     def recorded(self, action: str, key: str) -> list[Any]:
@@ -303,14 +348,18 @@ class CustodyLog:
 
     def seal(self) -> None:
         """Anchor the chain's last record outside the log: write ``LOG.head`` by rename."""
-        content = json.dumps({"records": self.sequence, "final_sha256": self.last_sha256}) + "\n"
-        folder, name = os.path.split(seal_path(self.path))
+        self._write_seal(seal_path(self.path), self.sequence, self.last_sha256)
+
+    @staticmethod
+    def _write_seal(target: str, records: int, final_sha256: str) -> None:
+        content = json.dumps({"records": records, "final_sha256": final_sha256}) + "\n"
+        folder, name = os.path.split(target)
         with tempfile.NamedTemporaryFile("w", dir=folder or ".", prefix=f".{name}.", delete=False) as stream:
             try:
                 stream.write(content)
                 stream.flush()
                 os.fsync(stream.fileno())
-                os.replace(stream.name, seal_path(self.path))
+                os.replace(stream.name, target)
             except BaseException:
                 os.unlink(stream.name)
                 raise

@@ -139,6 +139,62 @@ def test_a_finished_log_must_be_sealed_and_a_continued_one_keeps_its_seal(tmp_pa
     assert not replaced.ok and "the seal was replaced" in replaced.reason
 
 
+def _crash_at(monkeypatch, step):
+    """Make a sealed append die at ``step``: "write" (the record) or "rename" (the seal over LOG.head)."""
+    from facexray_forensics import custody
+
+    real_write, real_replace = custody.os.write, custody.os.replace
+
+    def write(descriptor, data):
+        if step == "write":
+            raise OSError("killed before the record")
+        return real_write(descriptor, data)
+
+    def replace(source, target):
+        if step == "rename" and str(source).endswith(".head.next"):
+            raise OSError("killed before the rename")
+        return real_replace(source, target)
+
+    monkeypatch.setattr(custody.os, "write", write)
+    monkeypatch.setattr(custody.os, "replace", replace)
+
+
+@pytest.mark.parametrize("step", ["write", "rename"])
+def test_a_finish_killed_between_its_record_and_its_seal_stays_verifiable(tmp_path, monkeypatch, step):
+    path = tmp_path / "c.jsonl"
+    with CustodyLog(path, CONTEXT) as log:
+        log.append("scan_started")
+        log.append("scan_finished", {"summary": {}}, seal=True)
+        with monkeypatch.context() as patch:
+            _crash_at(patch, step)
+            with pytest.raises(OSError, match="killed"):
+                log.append("report_written", {"path": "r.json", "sha256": "00" * 32}, seal=True)
+    result = verify_log(path, check_reports=False)
+    expected = 3 if step == "rename" else 2  # the seal written first names the record once it is there
+    assert result.ok, result.reason
+    assert result.records == expected and result.sealed == expected
+    with CustodyLog(path, CONTEXT) as log:  # and --resume continues it
+        log.append("scan_resumed")
+    assert verify_log(path, check_reports=False).ok
+
+
+def test_a_pending_seal_does_not_cover_a_changed_last_record(tmp_path, monkeypatch):
+    path = tmp_path / "c.jsonl"
+    with CustodyLog(path, CONTEXT) as log:
+        log.append("scan_started")
+        _crash_at(monkeypatch, "rename")
+        with pytest.raises(OSError, match="killed"):
+            log.append("scan_finished", {"summary": {}}, seal=True)
+    lines = path.read_bytes().splitlines()
+    record = json.loads(lines[-1])
+    record["data"] = {"summary": {"forged": 1}}
+    record["record_sha256"] = hashlib.sha256(json.dumps({k: v for k, v in record.items() if k != "record_sha256"},
+                                                        sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    path.write_bytes(b"\n".join([*lines[:-1], json.dumps(record, sort_keys=True, separators=(",", ":")).encode()]) + b"\n")
+    changed = verify_log(path)
+    assert not changed.ok and "seal" in changed.reason
+
+
 def test_report_records_are_checked_against_their_files(tmp_path):
     report = tmp_path / "case.json"
     report.write_bytes(b"{}")

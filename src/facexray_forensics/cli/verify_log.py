@@ -18,7 +18,9 @@ def verify_log(log: str, expected: str | None) -> None:
     Each record holds its own SHA-256 and the SHA-256 of the line before it,
     so changing, removing or inserting any byte breaks the chain at that
     record. No later link covers the last record, so a finishing scan seals
-    the log: LOG.head names the last record and its SHA-256. A log that
+    the log: LOG.head names the last record and its SHA-256 (LOG.head.next,
+    written just before a sealed record, stands in for it when a kill came
+    between the record and the seal's rename). A log that
     records a finished scan must be sealed at its last record (a missing
     seal is a failure); only a scan that never finished, or a resumed one
     still running, leaves records the seal does not cover, and the output

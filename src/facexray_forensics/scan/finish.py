@@ -71,16 +71,14 @@ def write_outputs(report: ScanReport, outputs: Sequence[Output], paths: OutputSe
 
     The reports carry the chain head as of scan_finished: the report_written
     records, which name the reports' own hashes, can only follow it. The log
-    is sealed after each of these records, not only at the end: a log that
+    is sealed with each of these records, not only at the end: a log that
     records a finished scan must be sealed at its last record, so one whose
     finish failed (a full disk: exit 5) or was killed while rendering stays
     checkable, and --resume continues it.
     """
     with output_failures():
-        report.custody_log_sha256 = records.custody.append("scan_finished", {"summary": report.summary})
-        records.custody.seal()
+        report.custody_log_sha256 = records.custody.append("scan_finished", {"summary": report.summary}, seal=True)
         for output, path in zip(outputs, paths.reports):
             digest = write_output(output.render, report, path)
-            records.custody.append("report_written", {"path": str(path), "sha256": digest})
-            records.custody.seal()
+            records.custody.append("report_written", {"path": str(path), "sha256": digest}, seal=True)
         records.custody.close()
