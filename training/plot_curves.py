@@ -37,7 +37,9 @@ def read_arm(argument: str) -> dict:
             "points": points}
 
 
-def plot(arms: list[dict], path: Path) -> None:
+def plot(arms: list[dict], path: Path, xlabel: str = "samples seen (thousands)",
+         ylim: tuple[float, float] = (0.0, 1.0)) -> None:
+    """One panel per metric of PANELS, one line per arm (``arm``: its label, ``points``: its curve)."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display on training machines
@@ -49,8 +51,8 @@ def plot(arms: list[dict], path: Path) -> None:
             samples = [p["samples"] / 1000 for p in arm["points"]]
             axis.plot(samples, [p[key] for p in arm["points"]], marker=".", label=arm["arm"])
         axis.set_title(title)
-        axis.set_xlabel("samples seen (thousands)")
-        axis.set_ylim(0.0, 1.0)
+        axis.set_xlabel(xlabel)
+        axis.set_ylim(*ylim)
         axis.grid(alpha=0.3)
     axes[0].set_ylabel("held-out AUC")
     axes[-1].legend(loc="lower right", fontsize=8)

@@ -16,39 +16,24 @@ import json
 import sys
 from pathlib import Path
 
-from plot_curves import PANELS
+from plot_curves import plot
 
 
-def read_chunk(argument: str) -> tuple[str, list[dict]]:
-    """(label, points with cumulative samples) of one ``CURVE_JSON[#ARM]+PRIOR_SAMPLES`` argument."""
+def read_chunk(argument: str) -> dict:
+    """One chunk as plot_curves.plot takes an arm: its label and its points at cumulative samples."""
     location, _, prior = argument.rpartition("+")
     path, _, arm = location.partition("#")
     data = json.loads(Path(path).read_text())
     points = next(a["points"] for a in data["arms"] if a["arm"] == arm) if arm else data["points"]
     offset = int(prior)
-    return arm or Path(path).stem, [{**point, "samples": offset + point["samples"]} for point in points]
+    return {"arm": arm or Path(path).stem, "points": [{**point, "samples": offset + point["samples"]} for point in points]}
 
 
 def main(arguments: list[str]) -> None:
     if len(arguments) < 2:
         sys.exit(__doc__)
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display on training machines
-    from matplotlib import pyplot
-
-    chunks = [read_chunk(argument) for argument in arguments[1:]]
-    figure, axes = pyplot.subplots(1, len(PANELS), figsize=(15, 4.5), constrained_layout=True)
-    for axis, (key, title) in zip(axes, PANELS):
-        for label, points in chunks:
-            axis.plot([p["samples"] / 1000 for p in points], [p[key] for p in points], marker=".", label=label)
-        axis.set_title(title)
-        axis.set_xlabel("cumulative samples seen (thousands)")
-        axis.set_ylim(0.9, 1.0)
-        axis.grid(alpha=0.3)
-    axes[0].set_ylabel("held-out AUC (curve set)")
-    axes[-1].legend(loc="lower right", fontsize=8)
-    figure.savefig(arguments[0], dpi=110)
+    plot([read_chunk(argument) for argument in arguments[1:]], Path(arguments[0]),
+         xlabel="cumulative samples seen (thousands)", ylim=(0.9, 1.0))
     print(f"wrote {arguments[0]}")
 
 
