@@ -189,13 +189,13 @@ def _read_seal(path: str) -> tuple[int, str]:
     return sealed_records, sealed_sha256
 
 
-def _pending_seal(path: str | os.PathLike, line_sha256: list[str]) -> tuple[int, str] | None:
-    """The ``LOG.head.next`` seal when it names the log's last record; else None."""
+def _pending_seal(path: str | os.PathLike, last_record: tuple[int, str]) -> tuple[int, str] | None:
+    """The ``LOG.head.next`` seal when it names ``last_record`` (its number and SHA-256); else None."""
     try:
         pending = _read_seal(next_seal_path(path))
     except (OSError, ValueError):
         return None
-    return pending if pending == (len(line_sha256), line_sha256[-1]) else None
+    return pending if pending == last_record else None
 
 
 def _broken(chain: LogVerification, first_broken: int, reason: str) -> LogVerification:
@@ -207,7 +207,7 @@ def _check_seal(path: str | os.PathLike, chain: LogVerification, line_sha256: li
     """``chain`` (an intact chain) checked against the head sidecar: where one is, or the log records a finished scan, or ``required``."""
     total = chain.records
     try:
-        sealed_records, sealed_sha256 = _pending_seal(path, line_sha256) or _read_seal(seal_path(path))
+        sealed_records, sealed_sha256 = _pending_seal(path, (total, line_sha256[-1])) or _read_seal(seal_path(path))
     except FileNotFoundError:
         if chain.finished:
             finished = max(number for number, action in enumerate(actions, start=1) if action == "scan_finished")
@@ -304,11 +304,7 @@ class CustodyLog:
 
     def _finish_interrupted_seal(self) -> None:
         """Rename a ``LOG.head.next`` that seals the last record over ``LOG.head``, as the killed append would have."""
-        try:
-            pending = _read_seal(next_seal_path(self.path))
-        except (OSError, ValueError):
-            return
-        if pending == (self.sequence, self.last_sha256):
+        if _pending_seal(self.path, (self.sequence, self.last_sha256)):
             os.replace(next_seal_path(self.path), seal_path(self.path))
 
     def append(self, action: str, data: Mapping[str, Any] | None = None, seal: bool = False) -> str:
