@@ -54,13 +54,15 @@ class Predictor:
 
     def _outputs(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """X-rays N×H×W float32 and logit margins N float64 of an N×3×H×W batch."""
-        xray, logits = self.model(batch)
-        xray, margin = xray[:, 0].float(), (logits[:, 1] - logits[:, 0]).double()
+        xray, margin = self._one_view(batch)
         if self.card.mirror_average:
-            mirrored_xray, mirrored_logits = self.model(batch.flip(3))
-            xray = (xray + mirrored_xray[:, 0].float().flip(2)) / 2
-            margin = (margin + (mirrored_logits[:, 1] - mirrored_logits[:, 0]).double()) / 2
+            mirrored_xray, mirrored_margin = self._one_view(batch.flip(3))
+            xray, margin = (xray + mirrored_xray.flip(2)) / 2, (margin + mirrored_margin) / 2
         return xray, margin
+
+    def _one_view(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        xray, logits = self.model(batch)
+        return xray[:, 0].float(), (logits[:, 1] - logits[:, 0]).double()
 
     def predict(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(X-ray N×H×W float32, calibrated probability of "blended" N float64)."""
